@@ -1,0 +1,1 @@
+# bench: scripts comparing mailferry with mbsync (see bench/README)

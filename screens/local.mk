@@ -1,0 +1,1 @@
+# screens/: one file per wizard step (+ home, dashboard), each an init/draw/key trio

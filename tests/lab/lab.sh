@@ -1,0 +1,55 @@
+# mailferry tests - the lab from a shell test (sourced after tests/lib/tap.sh).
+#
+#   lab_setup               private temp dir, teardown on every exit path
+#   lab_start NAME [opts]   start a Dovecot instance; exports NAME_PORT, NAME_TLSPORT, ...
+#   lab_user NAME USER PASS
+#   mflab VERB ARGS...      any other lab verb on this lab (see tests/lab/mflab --help)
+
+: "${MF_LAB:=$abs_top_srcdir/tests/lab/mflab}"
+
+lab_require_dovecot() {
+	if [ -z "${DOVECOT:-}" ] || [ ! -x "$DOVECOT" ]; then
+		if [ -x /usr/sbin/dovecot ]; then
+			DOVECOT=/usr/sbin/dovecot
+		else
+			skip_all "Dovecot is not installed (scripts/install-deps installs it)"
+		fi
+	fi
+	command -v python3 >/dev/null 2>&1 || skip_all "python3 is not installed"
+}
+
+lab_teardown() {
+	if [ -n "${LAB:-}" ] && [ -d "$LAB" ]; then
+		"$MF_LAB" stop "$LAB" >/dev/null 2>&1
+		if [ -n "${MF_KEEP_LAB:-}" ]; then
+			echo "# lab kept in $LAB" >&2
+		else
+			rm -rf "$LAB"
+		fi
+	fi
+}
+
+lab_setup() {
+	lab_require_dovecot
+	LAB=$(mktemp -d "${TMPDIR:-/tmp}/mflab.XXXXXX") || bail_out "mktemp failed"
+	export LAB
+	trap lab_teardown EXIT
+	trap 'exit 130' INT TERM HUP
+	"$MF_LAB" init "$LAB" >/dev/null || bail_out "mflab init failed"
+}
+
+mflab() {
+	local verb=$1
+	shift
+	"$MF_LAB" "$verb" "$LAB" "$@"
+}
+
+lab_start() {
+	local out
+	out=$("$MF_LAB" start "$LAB" "$@") || bail_out "cannot start Dovecot instance $1"
+	eval "$(printf '%s\n' "$out" | sed 's/^/export /')"
+}
+
+lab_user() {
+	"$MF_LAB" user "$LAB" "$@" || bail_out "cannot add user $2 to $1"
+}
