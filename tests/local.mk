@@ -10,3 +10,4 @@ TESTS += tests/lab/lab.test
 EXTRA_DIST += tests/lab/lab.test
 
 include tests/unit/local.mk
+include tests/fuzz/local.mk
