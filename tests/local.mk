@@ -11,3 +11,7 @@ EXTRA_DIST += tests/lab/lab.test
 
 include tests/unit/local.mk
 include tests/fuzz/local.mk
+include tests/integration/local.mk
+include tests/tui/local.mk
+include tests/proxy/local.mk
+include tests/sim/local.mk

@@ -1,1 +1,2 @@
 # src/batch
+include src/batch/csvin.mk

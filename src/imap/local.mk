@@ -1,1 +1,2 @@
 # src/imap
+include src/imap/parse.mk

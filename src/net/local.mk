@@ -1,1 +1,3 @@
 # src/net
+include src/net/http.mk
+include src/net/dns.mk

@@ -8,3 +8,4 @@ libmfcore_a_SOURCES += \
 	src/util/proc.c src/util/proc.h \
 	src/util/secret.c src/util/secret.h \
 	src/util/timeutil.c src/util/timeutil.h
+include src/util/json.mk

@@ -1,0 +1,1 @@
+# src/batch/csvin.mk: Microsoft's migration CSV via libcsv

@@ -1,0 +1,1 @@
+# src/net/dns.mk: DNS MX/TXT/CNAME with TTLs (dns helper)

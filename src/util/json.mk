@@ -1,0 +1,1 @@
+# src/util/json.mk: JSON reading (Graph) and writing (JSON Lines)

@@ -1,0 +1,1 @@
+# tests/integration/m365.mk

@@ -1,0 +1,1 @@
+# tests/proxy: fault proxy and scripted fake IMAP server

@@ -1,0 +1,1 @@
+# tests/sim: Microsoft 365 simulator (token endpoint, Graph)

@@ -1,0 +1,1 @@
+# tests/tui: the wizard driven in tmux

@@ -1,0 +1,1 @@
+# tests/unit/csv.mk (wrap Check programs in 'if HAVE_CHECK')

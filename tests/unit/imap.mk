@@ -1,0 +1,1 @@
+# tests/unit/imap.mk (wrap Check programs in 'if HAVE_CHECK')

@@ -1,0 +1,1 @@
+# tests/unit/m365.mk (wrap Check programs in 'if HAVE_CHECK')

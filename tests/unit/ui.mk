@@ -1,0 +1,1 @@
+# tests/unit/ui.mk (wrap Check programs in 'if HAVE_CHECK')
