@@ -1,2 +1,5 @@
-# src/batch
+# src/batch: a batch: settings, mailbox list, step status, the ledger (SQLite)
+libmfcore_a_SOURCES += \
+	src/batch/batch.c \
+	src/batch/ledger.c src/batch/ledger.h
 include src/batch/csvin.mk

@@ -1,0 +1,1214 @@
+/* mailferry - the batch ledger (SQLite) */
+#include "config.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "batch/ledger.h"
+#include "util/err.h"
+#include "util/mem.h"
+
+struct ledger {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	int in_txn;
+};
+
+static const char schema[] =
+	"PRAGMA foreign_keys=ON;"
+	"CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS mailboxes(id INTEGER PRIMARY KEY, line INTEGER,"
+	" email TEXT NOT NULL UNIQUE COLLATE NOCASE, src_user TEXT NOT NULL, userroot TEXT,"
+	" tgt_user TEXT, state INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+	" msgs_total INTEGER DEFAULT 0, msgs_done INTEGER DEFAULT 0,"
+	" bytes_total INTEGER DEFAULT 0, bytes_done INTEGER DEFAULT 0, skipped INTEGER DEFAULT 0,"
+	" first_synced INTEGER DEFAULT 0, last_synced INTEGER DEFAULT 0,"
+	" last_started INTEGER DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS folders(id INTEGER PRIMARY KEY,"
+	" mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	" src_name TEXT NOT NULL, tgt_name TEXT, display TEXT,"
+	" src_uidvalidity INTEGER DEFAULT 0, src_uidnext INTEGER DEFAULT 0,"
+	" src_exists INTEGER DEFAULT 0, tgt_uidvalidity INTEGER DEFAULT 0,"
+	" tgt_reconcile_from INTEGER DEFAULT 0, excluded INTEGER DEFAULT 0, status TEXT,"
+	" msgs_total INTEGER DEFAULT 0, bytes_total INTEGER DEFAULT 0,"
+	" UNIQUE(mailbox_id, src_name));"
+	"CREATE TABLE IF NOT EXISTS messages(folder_id INTEGER NOT NULL"
+	" REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, tgt_uid INTEGER,"
+	" size INTEGER NOT NULL, internaldate INTEGER NOT NULL, idhash BLOB NOT NULL,"
+	" PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS skipped(folder_id INTEGER NOT NULL"
+	" REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, size INTEGER,"
+	" reason TEXT, ts INTEGER, PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, kind TEXT, dry_run INTEGER,"
+	" started INTEGER, ended INTEGER, result TEXT, msgs INTEGER, bytes INTEGER);"
+	"CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, ts INTEGER, mailbox_id INTEGER,"
+	" level TEXT, text TEXT);"
+	"CREATE TABLE IF NOT EXISTS steps(step INTEGER PRIMARY KEY, status INTEGER, summary TEXT,"
+	" updated INTEGER);"
+	"CREATE TABLE IF NOT EXISTS checks(step INTEGER, id TEXT, subject TEXT, status INTEGER,"
+	" title TEXT, detail TEXT, remedy TEXT, ts INTEGER, PRIMARY KEY(step, id, subject));"
+	"PRAGMA user_version=1;";
+
+/* ---------------------------------------------------------------- plumbing */
+
+static atomic_ulong writes_committed;
+static unsigned long abort_after_writes = (unsigned long)-1;
+
+static void note_write(void)
+{
+	unsigned long n = atomic_fetch_add(&writes_committed, 1) + 1;
+
+	if (n >= abort_after_writes)
+		kill(getpid(), SIGKILL); /* the crash tests: die right after the N-th write */
+}
+
+static int db_fail(struct ledger *l, int rc, const char *what, struct mf_err *err)
+{
+	enum mf_errcode code = MF_E_INTERNAL;
+
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		code = MF_E_NOSPC;
+		break;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+		code = MF_E_IO;
+		break;
+	case SQLITE_NOMEM:
+		code = MF_E_NOMEM;
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = MF_E_LOCKED;
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		code = MF_E_DATA;
+		break;
+	}
+	return mf_fail(err, MF_SCOPE_BATCH, code, "ledger: %s: %s", what,
+		       code == MF_E_NOSPC ? "no space left on device"
+					  : (l && l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc)));
+}
+
+static void lock(struct ledger *l)
+{
+	if (!l->in_txn)
+		pthread_mutex_lock(&l->lock);
+}
+
+static void unlock(struct ledger *l)
+{
+	if (!l->in_txn)
+		pthread_mutex_unlock(&l->lock);
+}
+
+static int prepare(struct ledger *l, const char *sql, sqlite3_stmt **st, struct mf_err *err)
+{
+	int rc = sqlite3_prepare_v2(l->db, sql, -1, st, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_fail(l, rc, "prepare", err);
+	return 0;
+}
+
+/* Runs a prepared write statement to completion and finalizes it. */
+static int step_done(struct ledger *l, sqlite3_stmt *st, const char *what, struct mf_err *err)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(l, rc, what, err);
+	if (!l->in_txn)
+		note_write();
+	return 0;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+/* Copies column i as a malloc'd string (NULL stays NULL). -1 when out of memory. */
+static int col_text(sqlite3_stmt *st, int i, char **out)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	*out = NULL;
+	if (!s)
+		return 0;
+	*out = mf_strdup((const char *)s);
+	return *out ? 0 : -1;
+}
+
+static int exec_locked(struct ledger *l, const char *sql, struct mf_err *err)
+{
+	int rc = sqlite3_exec(l->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_fail(l, rc, sql, err);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- open/close */
+
+int ledger_open(const char *path, struct ledger **out, struct mf_err *err)
+{
+	struct ledger *l = mf_calloc(1, sizeof(*l));
+	const char *hook = getenv("MAILFERRY_TEST_ABORT_AFTER_WRITES");
+	int rc;
+
+	*out = NULL;
+	if (!l)
+		return mf_fail_nomem(err, MF_SCOPE_BATCH);
+	if (hook && *hook)
+		abort_after_writes = strtoul(hook, NULL, 10);
+	pthread_mutex_init(&l->lock, NULL);
+	rc = sqlite3_open_v2(path, &l->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
+				     SQLITE_OPEN_FULLMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		db_fail(l, rc, path, err);
+		ledger_close(l);
+		return -1;
+	}
+	sqlite3_busy_timeout(l->db, 10000);
+	if (exec_locked(l, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err) ||
+	    exec_locked(l, schema, err)) {
+		ledger_close(l);
+		return -1;
+	}
+	*out = l;
+	return 0;
+}
+
+void ledger_close(struct ledger *l)
+{
+	if (!l)
+		return;
+	if (l->db)
+		sqlite3_close(l->db);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+int ledger_begin(struct ledger *l, struct mf_err *err)
+{
+	pthread_mutex_lock(&l->lock);
+	if (exec_locked(l, "BEGIN IMMEDIATE", err)) {
+		pthread_mutex_unlock(&l->lock);
+		return -1;
+	}
+	l->in_txn = 1;
+	return 0;
+}
+
+int ledger_commit(struct ledger *l, struct mf_err *err)
+{
+	int rc = exec_locked(l, "COMMIT", err);
+
+	if (rc) {
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	l->in_txn = 0;
+	pthread_mutex_unlock(&l->lock);
+	if (!rc)
+		note_write();
+	return rc;
+}
+
+void ledger_rollback(struct ledger *l)
+{
+	sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	l->in_txn = 0;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* ---------------------------------------------------------------- settings */
+
+int ledger_setting_get(struct ledger *l, const char *key, char **value, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	*value = NULL;
+	lock(l);
+	if (prepare(l, "SELECT value FROM settings WHERE key=?", &st, err)) {
+		unlock(l);
+		return -1;
+	}
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (col_text(st, 0, value))
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+	} else if (rc != SQLITE_DONE) {
+		ret = db_fail(l, rc, "read setting", err);
+	}
+	sqlite3_finalize(st);
+	unlock(l);
+	return ret;
+}
+
+int ledger_setting_set(struct ledger *l, const char *key, const char *value, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	if (!value)
+		return ledger_setting_del(l, key, err);
+	lock(l);
+	ret = prepare(l, "INSERT INTO settings(key, value) VALUES(?, ?)"
+			 " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+		      &st, err);
+	if (!ret) {
+		bind_text(st, 1, key);
+		bind_text(st, 2, value);
+		ret = step_done(l, st, "write setting", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+int ledger_setting_del(struct ledger *l, const char *key, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l, "DELETE FROM settings WHERE key=?", &st, err);
+	if (!ret) {
+		bind_text(st, 1, key);
+		ret = step_done(l, st, "delete setting", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- mailboxes */
+
+const char *mbx_state_name(enum mbx_state s)
+{
+	static const char *const names[] = {"Queued", "Connecting", "Syncing",
+					    "Synced", "Failed",     "Stopped"};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+void ledger_mailbox_clear(struct ledger_mailbox *m)
+{
+	free(m->email);
+	free(m->src_user);
+	free(m->userroot);
+	free(m->tgt_user);
+	free(m->last_error);
+	memset(m, 0, sizeof(*m));
+}
+
+void ledger_mailboxes_free(struct ledger_mailbox *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ledger_mailbox_clear(&v[i]);
+	free(v);
+}
+
+int ledger_mailbox_put(struct ledger *l, struct ledger_mailbox *m, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l, "INSERT INTO mailboxes(line, email, src_user, userroot, tgt_user)"
+			 " VALUES(?, ?, ?, ?, ?) ON CONFLICT(email) DO UPDATE SET"
+			 " line=excluded.line, src_user=excluded.src_user,"
+			 " userroot=excluded.userroot, tgt_user=excluded.tgt_user"
+			 " RETURNING id",
+		      &st, err);
+	if (!ret) {
+		sqlite3_bind_int(st, 1, (int)m->line);
+		bind_text(st, 2, m->email);
+		bind_text(st, 3, m->src_user);
+		bind_text(st, 4, m->userroot);
+		bind_text(st, 5, m->tgt_user);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			m->id = sqlite3_column_int64(st, 0);
+		ret = step_done(l, st, "store mailbox", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+static int read_mailbox_row(sqlite3_stmt *st, struct ledger_mailbox *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = sqlite3_column_int64(st, 0);
+	m->line = (unsigned)sqlite3_column_int(st, 1);
+	m->state = (enum mbx_state)sqlite3_column_int(st, 6);
+	m->msgs_total = (uint64_t)sqlite3_column_int64(st, 8);
+	m->msgs_done = (uint64_t)sqlite3_column_int64(st, 9);
+	m->bytes_total = (uint64_t)sqlite3_column_int64(st, 10);
+	m->bytes_done = (uint64_t)sqlite3_column_int64(st, 11);
+	m->skipped = (uint64_t)sqlite3_column_int64(st, 12);
+	m->first_synced = sqlite3_column_int64(st, 13);
+	m->last_synced = sqlite3_column_int64(st, 14);
+	m->last_started = sqlite3_column_int64(st, 15);
+	if (col_text(st, 2, &m->email) || col_text(st, 3, &m->src_user) ||
+	    col_text(st, 4, &m->userroot) || col_text(st, 5, &m->tgt_user) ||
+	    col_text(st, 7, &m->last_error)) {
+		ledger_mailbox_clear(m);
+		return -1;
+	}
+	return 0;
+}
+
+#define MAILBOX_COLUMNS                                                                            \
+	"id, line, email, src_user, userroot, tgt_user, state, last_error, msgs_total, msgs_done," \
+	" bytes_total, bytes_done, skipped, first_synced, last_synced, last_started"
+
+int ledger_mailboxes(struct ledger *l, struct ledger_mailbox **out, size_t *n, struct mf_err *err)
+{
+	struct ledger_mailbox *v = NULL;
+	size_t cap = 0, cnt = 0;
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	lock(l);
+	if (prepare(l, "SELECT " MAILBOX_COLUMNS " FROM mailboxes ORDER BY line, id", &st, err)) {
+		unlock(l);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (mf_grow(&v, &cap, cnt + 1, sizeof(*v)) || read_mailbox_row(st, &v[cnt])) {
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+			break;
+		}
+		cnt++;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_fail(l, rc, "list mailboxes", err);
+	sqlite3_finalize(st);
+	unlock(l);
+	if (ret) {
+		ledger_mailboxes_free(v, cnt);
+		return -1;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int ledger_mailbox_get(struct ledger *l, int64_t id, struct ledger_mailbox *out,
+		       struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	lock(l);
+	if (prepare(l, "SELECT " MAILBOX_COLUMNS " FROM mailboxes WHERE id=?", &st, err)) {
+		unlock(l);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (read_mailbox_row(st, out))
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+	} else if (rc == SQLITE_DONE) {
+		ret = mf_fail(err, MF_SCOPE_BATCH, MF_E_NOTFOUND, "no mailbox %lld", (long long)id);
+	} else {
+		ret = db_fail(l, rc, "read mailbox", err);
+	}
+	sqlite3_finalize(st);
+	unlock(l);
+	return ret;
+}
+
+int ledger_mailboxes_retain(struct ledger *l, char *const *keep, size_t n, size_t *removed,
+			    struct mf_err *err)
+{
+	struct ledger_mailbox *all;
+	size_t cnt, gone = 0;
+	sqlite3_stmt *st;
+
+	*removed = 0;
+	if (ledger_mailboxes(l, &all, &cnt, err))
+		return -1;
+	for (size_t i = 0; i < cnt; i++) {
+		int found = 0;
+
+		for (size_t k = 0; k < n && !found; k++)
+			found = !strcasecmp(all[i].email, keep[k]);
+		if (found)
+			continue;
+		lock(l);
+		if (prepare(l, "DELETE FROM mailboxes WHERE id=?", &st, err) ||
+		    (sqlite3_bind_int64(st, 1, all[i].id), step_done(l, st, "remove mailbox", err))) {
+			unlock(l);
+			ledger_mailboxes_free(all, cnt);
+			return -1;
+		}
+		unlock(l);
+		gone++;
+	}
+	ledger_mailboxes_free(all, cnt);
+	*removed = gone;
+	return 0;
+}
+
+int ledger_mailbox_set_state(struct ledger *l, int64_t id, enum mbx_state state,
+			     const char *error, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l,
+		      "UPDATE mailboxes SET state=?, last_error=?,"
+		      " last_started=CASE WHEN ?=1 THEN ? ELSE last_started END WHERE id=?",
+		      &st, err);
+	if (!ret) {
+		sqlite3_bind_int(st, 1, (int)state);
+		bind_text(st, 2, error);
+		sqlite3_bind_int(st, 3, state == MBX_CONNECTING);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+		sqlite3_bind_int64(st, 5, id);
+		ret = step_done(l, st, "update mailbox state", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+int ledger_mailbox_set_totals(struct ledger *l, int64_t id, uint64_t msgs_total, uint64_t msgs_done,
+			      uint64_t bytes_total, uint64_t bytes_done, uint64_t skipped,
+			      int synced_now, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l,
+		      "UPDATE mailboxes SET msgs_total=?1, msgs_done=?2, bytes_total=?3, bytes_done=?4,"
+		      " skipped=?5, last_synced=CASE WHEN ?6 THEN ?7 ELSE last_synced END,"
+		      " first_synced=CASE WHEN ?6 AND first_synced=0 THEN ?7 ELSE first_synced END"
+		      " WHERE id=?8",
+		      &st, err);
+	if (!ret) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)msgs_total);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)msgs_done);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)bytes_total);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)bytes_done);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)skipped);
+		sqlite3_bind_int(st, 6, synced_now);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
+		sqlite3_bind_int64(st, 8, id);
+		ret = step_done(l, st, "update mailbox totals", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- folders */
+
+void ledger_folder_clear(struct ledger_folder *f)
+{
+	free(f->src_name);
+	free(f->tgt_name);
+	free(f->display);
+	free(f->status);
+	memset(f, 0, sizeof(*f));
+}
+
+void ledger_folders_free(struct ledger_folder *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ledger_folder_clear(&v[i]);
+	free(v);
+}
+
+#define FOLDER_COLUMNS                                                                             \
+	"id, mailbox_id, src_name, tgt_name, display, src_uidvalidity, src_uidnext, src_exists,"  \
+	" tgt_uidvalidity, tgt_reconcile_from, excluded, status, msgs_total, bytes_total"
+
+static int read_folder_row(sqlite3_stmt *st, struct ledger_folder *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->id = sqlite3_column_int64(st, 0);
+	f->mailbox_id = sqlite3_column_int64(st, 1);
+	f->src_uidvalidity = (uint32_t)sqlite3_column_int64(st, 5);
+	f->src_uidnext = (uint32_t)sqlite3_column_int64(st, 6);
+	f->src_exists = (uint32_t)sqlite3_column_int64(st, 7);
+	f->tgt_uidvalidity = (uint32_t)sqlite3_column_int64(st, 8);
+	f->tgt_reconcile_from = (uint32_t)sqlite3_column_int64(st, 9);
+	f->excluded = sqlite3_column_int(st, 10);
+	f->msgs_total = (uint64_t)sqlite3_column_int64(st, 12);
+	f->bytes_total = (uint64_t)sqlite3_column_int64(st, 13);
+	if (col_text(st, 2, &f->src_name) || col_text(st, 3, &f->tgt_name) ||
+	    col_text(st, 4, &f->display) || col_text(st, 11, &f->status)) {
+		ledger_folder_clear(f);
+		return -1;
+	}
+	return 0;
+}
+
+int ledger_folder_put(struct ledger *l, struct ledger_folder *f, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	struct ledger_folder row;
+	int rc, ret;
+
+	lock(l);
+	ret = prepare(l, "INSERT INTO folders(mailbox_id, src_name, tgt_name, display, excluded, status)"
+			 " VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(mailbox_id, src_name) DO UPDATE SET"
+			 " tgt_name=excluded.tgt_name, display=excluded.display,"
+			 " excluded=excluded.excluded, status=excluded.status",
+		      &st, err);
+	if (!ret) {
+		sqlite3_bind_int64(st, 1, f->mailbox_id);
+		bind_text(st, 2, f->src_name);
+		bind_text(st, 3, f->tgt_name);
+		bind_text(st, 4, f->display);
+		sqlite3_bind_int(st, 5, f->excluded);
+		bind_text(st, 6, f->status);
+		ret = step_done(l, st, "store folder", err);
+	}
+	if (!ret)
+		ret = prepare(l, "SELECT " FOLDER_COLUMNS " FROM folders WHERE mailbox_id=? AND src_name=?",
+			      &st, err);
+	if (!ret) {
+		sqlite3_bind_int64(st, 1, f->mailbox_id);
+		bind_text(st, 2, f->src_name);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			ret = db_fail(l, rc, "read folder", err);
+		else if (read_folder_row(st, &row))
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+		sqlite3_finalize(st);
+		if (!ret) {
+			ledger_folder_clear(f);
+			*f = row;
+		}
+	}
+	unlock(l);
+	return ret;
+}
+
+int ledger_folders(struct ledger *l, int64_t mailbox_id, struct ledger_folder **out, size_t *n,
+		   struct mf_err *err)
+{
+	struct ledger_folder *v = NULL;
+	size_t cap = 0, cnt = 0;
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	lock(l);
+	if (prepare(l, "SELECT " FOLDER_COLUMNS " FROM folders WHERE mailbox_id=? ORDER BY display",
+		    &st, err)) {
+		unlock(l);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (mf_grow(&v, &cap, cnt + 1, sizeof(*v)) || read_folder_row(st, &v[cnt])) {
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+			break;
+		}
+		cnt++;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_fail(l, rc, "list folders", err);
+	sqlite3_finalize(st);
+	unlock(l);
+	if (ret) {
+		ledger_folders_free(v, cnt);
+		return -1;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int ledger_folder_update(struct ledger *l, const struct ledger_folder *f, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l,
+		      "UPDATE folders SET src_uidvalidity=?, src_uidnext=?, src_exists=?,"
+		      " tgt_uidvalidity=?, tgt_reconcile_from=?, status=?, msgs_total=?,"
+		      " bytes_total=?, tgt_name=? WHERE id=?",
+		      &st, err);
+	if (!ret) {
+		sqlite3_bind_int64(st, 1, f->src_uidvalidity);
+		sqlite3_bind_int64(st, 2, f->src_uidnext);
+		sqlite3_bind_int64(st, 3, f->src_exists);
+		sqlite3_bind_int64(st, 4, f->tgt_uidvalidity);
+		sqlite3_bind_int64(st, 5, f->tgt_reconcile_from);
+		bind_text(st, 6, f->status);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)f->msgs_total);
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)f->bytes_total);
+		bind_text(st, 9, f->tgt_name);
+		sqlite3_bind_int64(st, 10, f->id);
+		ret = step_done(l, st, "update folder", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- messages */
+
+static int insert_msgs(struct ledger *l, int64_t folder_id, const struct ledger_msg *m, size_t n,
+		       struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(l, "INSERT OR REPLACE INTO messages(folder_id, src_uid, tgt_uid, size,"
+		       " internaldate, idhash) VALUES(?, ?, ?, ?, ?, ?)",
+		    &st, err))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(st, 1, folder_id);
+		sqlite3_bind_int64(st, 2, m[i].src_uid);
+		if (m[i].tgt_uid)
+			sqlite3_bind_int64(st, 3, m[i].tgt_uid);
+		else
+			sqlite3_bind_null(st, 3);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)m[i].size);
+		sqlite3_bind_int64(st, 5, m[i].internaldate);
+		sqlite3_bind_blob(st, 6, m[i].idhash, LEDGER_IDHASH_LEN, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return db_fail(l, rc, "record messages", err);
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int ledger_msgs_add(struct ledger *l, int64_t folder_id, const struct ledger_msg *m, size_t n,
+		    struct mf_err *err)
+{
+	if (l->in_txn)
+		return insert_msgs(l, folder_id, m, n, err);
+	if (ledger_begin(l, err))
+		return -1;
+	if (insert_msgs(l, folder_id, m, n, err)) {
+		ledger_rollback(l);
+		return -1;
+	}
+	return ledger_commit(l, err);
+}
+
+int ledger_msgs(struct ledger *l, int64_t folder_id, struct ledger_msg **out, size_t *n,
+		struct mf_err *err)
+{
+	struct ledger_msg *v = NULL;
+	size_t cap = 0, cnt = 0;
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	lock(l);
+	if (prepare(l, "SELECT src_uid, tgt_uid, size, internaldate, idhash FROM messages"
+		       " WHERE folder_id=? ORDER BY src_uid",
+		    &st, err)) {
+		unlock(l);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, folder_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *h = sqlite3_column_blob(st, 4);
+
+		if (mf_grow(&v, &cap, cnt + 1, sizeof(*v))) {
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+			break;
+		}
+		memset(&v[cnt], 0, sizeof(v[cnt]));
+		v[cnt].src_uid = (uint32_t)sqlite3_column_int64(st, 0);
+		v[cnt].tgt_uid = (uint32_t)sqlite3_column_int64(st, 1);
+		v[cnt].size = (uint64_t)sqlite3_column_int64(st, 2);
+		v[cnt].internaldate = sqlite3_column_int64(st, 3);
+		if (h && sqlite3_column_bytes(st, 4) == LEDGER_IDHASH_LEN)
+			memcpy(v[cnt].idhash, h, LEDGER_IDHASH_LEN);
+		cnt++;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_fail(l, rc, "read messages", err);
+	sqlite3_finalize(st);
+	unlock(l);
+	if (ret) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int find_pair(const uint32_t (*pairs)[2], size_t n, uint32_t old, uint32_t *new_uid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pairs[i][0] == old) {
+			*new_uid = pairs[i][1];
+			return 1;
+		}
+	return 0;
+}
+
+int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
+		      const uint32_t (*pairs)[2], size_t n, int drop_unlisted, struct mf_err *err)
+{
+	struct ledger_msg *rows;
+	size_t cnt, kept = 0;
+	sqlite3_stmt *st;
+	int own_txn = !l->in_txn, ret = 0;
+
+	if (ledger_msgs(l, folder_id, &rows, &cnt, err))
+		return -1;
+	for (size_t i = 0; i < cnt; i++) {
+		uint32_t *uid = target_side ? &rows[i].tgt_uid : &rows[i].src_uid, nu;
+
+		if (find_pair(pairs, n, *uid, &nu))
+			*uid = nu;
+		else if (drop_unlisted)
+			continue;
+		else if (target_side)
+			*uid = 0;
+		rows[kept++] = rows[i];
+	}
+	if (own_txn && ledger_begin(l, err)) {
+		free(rows);
+		return -1;
+	}
+	ret = prepare(l, "DELETE FROM messages WHERE folder_id=?", &st, err);
+	if (!ret) {
+		sqlite3_bind_int64(st, 1, folder_id);
+		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(l, SQLITE_ERROR, "remap", err);
+		sqlite3_finalize(st);
+	}
+	if (!ret)
+		ret = insert_msgs(l, folder_id, rows, kept, err);
+	free(rows);
+	if (own_txn) {
+		if (ret) {
+			ledger_rollback(l);
+			return -1;
+		}
+		return ledger_commit(l, err);
+	}
+	return ret;
+}
+
+int ledger_msgs_count(struct ledger *l, int64_t folder_id, uint64_t *count, uint64_t *bytes,
+		      struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	lock(l);
+	if (prepare(l, "SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE folder_id=?", &st,
+		    err)) {
+		unlock(l);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, folder_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*count = (uint64_t)sqlite3_column_int64(st, 0);
+		*bytes = (uint64_t)sqlite3_column_int64(st, 1);
+	} else {
+		ret = db_fail(l, rc, "count messages", err);
+	}
+	sqlite3_finalize(st);
+	unlock(l);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- skipped */
+
+int ledger_skip_add(struct ledger *l, int64_t folder_id, uint32_t src_uid, uint64_t size,
+		    const char *reason, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l, "INSERT OR REPLACE INTO skipped(folder_id, src_uid, size, reason, ts)"
+			 " VALUES(?, ?, ?, ?, ?)",
+		      &st, err);
+	if (!ret) {
+		sqlite3_bind_int64(st, 1, folder_id);
+		sqlite3_bind_int64(st, 2, src_uid);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)size);
+		bind_text(st, 4, reason);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+		ret = step_done(l, st, "record skipped message", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+int ledger_skipped_uids(struct ledger *l, int64_t folder_id, uint32_t **out, size_t *n,
+			struct mf_err *err)
+{
+	uint32_t *v = NULL;
+	size_t cap = 0, cnt = 0;
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	lock(l);
+	if (prepare(l, "SELECT src_uid FROM skipped WHERE folder_id=? ORDER BY src_uid", &st, err)) {
+		unlock(l);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, folder_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (mf_grow(&v, &cap, cnt + 1, sizeof(*v))) {
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+			break;
+		}
+		v[cnt++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_fail(l, rc, "read skipped", err);
+	sqlite3_finalize(st);
+	unlock(l);
+	if (ret) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+void ledger_skips_free(struct ledger_skip *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].reason);
+		free(v[i].display);
+	}
+	free(v);
+}
+
+int ledger_skips(struct ledger *l, int64_t mailbox_id, struct ledger_skip **out, size_t *n,
+		 struct mf_err *err)
+{
+	struct ledger_skip *v = NULL;
+	size_t cap = 0, cnt = 0;
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	lock(l);
+	if (prepare(l, "SELECT s.folder_id, s.src_uid, s.size, s.reason, f.display FROM skipped s"
+		       " JOIN folders f ON f.id=s.folder_id WHERE f.mailbox_id=?"
+		       " ORDER BY f.display, s.src_uid",
+		    &st, err)) {
+		unlock(l);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (mf_grow(&v, &cap, cnt + 1, sizeof(*v))) {
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+			break;
+		}
+		memset(&v[cnt], 0, sizeof(v[cnt]));
+		v[cnt].folder_id = sqlite3_column_int64(st, 0);
+		v[cnt].src_uid = (uint32_t)sqlite3_column_int64(st, 1);
+		v[cnt].size = (uint64_t)sqlite3_column_int64(st, 2);
+		cnt++;
+		if (col_text(st, 3, &v[cnt - 1].reason) || col_text(st, 4, &v[cnt - 1].display)) {
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+			break;
+		}
+	}
+	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_fail(l, rc, "read skipped", err);
+	sqlite3_finalize(st);
+	unlock(l);
+	if (ret) {
+		ledger_skips_free(v, cnt);
+		return -1;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- runs, events */
+
+int ledger_run_start(struct ledger *l, const char *kind, int dry_run, int64_t *run_id,
+		     struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l, "INSERT INTO runs(kind, dry_run, started) VALUES(?, ?, ?) RETURNING id", &st,
+		      err);
+	if (!ret) {
+		bind_text(st, 1, kind);
+		sqlite3_bind_int(st, 2, dry_run);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+		if (sqlite3_step(st) == SQLITE_ROW)
+			*run_id = sqlite3_column_int64(st, 0);
+		ret = step_done(l, st, "start run", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+int ledger_run_end(struct ledger *l, int64_t run_id, const char *result, uint64_t msgs,
+		   uint64_t bytes, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l, "UPDATE runs SET ended=?, result=?, msgs=?, bytes=? WHERE id=?", &st, err);
+	if (!ret) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+		bind_text(st, 2, result);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)msgs);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)bytes);
+		sqlite3_bind_int64(st, 5, run_id);
+		ret = step_done(l, st, "end run", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+int ledger_last_run_end(struct ledger *l, const char *kind, int64_t *when, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	*when = 0;
+	lock(l);
+	if (prepare(l, "SELECT coalesce(max(ended), 0) FROM runs WHERE kind=? AND dry_run=0"
+		       " AND result IN ('synced', 'partial')",
+		    &st, err)) {
+		unlock(l);
+		return -1;
+	}
+	bind_text(st, 1, kind);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*when = sqlite3_column_int64(st, 0);
+	else
+		ret = db_fail(l, rc, "read runs", err);
+	sqlite3_finalize(st);
+	unlock(l);
+	return ret;
+}
+
+int ledger_event(struct ledger *l, int64_t mailbox_id, const char *level, const char *text,
+		 struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l, "INSERT INTO events(ts, mailbox_id, level, text) VALUES(?, ?, ?, ?)", &st,
+		      err);
+	if (!ret) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+		if (mailbox_id)
+			sqlite3_bind_int64(st, 2, mailbox_id);
+		else
+			sqlite3_bind_null(st, 2);
+		bind_text(st, 3, level);
+		bind_text(st, 4, text);
+		ret = step_done(l, st, "record event", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- steps */
+
+const char *step_status_name(enum step_status s)
+{
+	static const char *const names[] = {"not started", "passed", "warnings", "failed", "done"};
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+int ledger_step_set(struct ledger *l, int step, enum step_status stt, const char *summary,
+		    struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l, "INSERT OR REPLACE INTO steps(step, status, summary, updated)"
+			 " VALUES(?, ?, ?, ?)",
+		      &st, err);
+	if (!ret) {
+		sqlite3_bind_int(st, 1, step);
+		sqlite3_bind_int(st, 2, (int)stt);
+		bind_text(st, 3, summary);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+		ret = step_done(l, st, "store step", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+int ledger_step_get(struct ledger *l, int step, enum step_status *stt, char **summary,
+		    int64_t *updated, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	*stt = STEP_NOT_STARTED;
+	*summary = NULL;
+	*updated = 0;
+	lock(l);
+	if (prepare(l, "SELECT status, summary, updated FROM steps WHERE step=?", &st, err)) {
+		unlock(l);
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, step);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*stt = (enum step_status)sqlite3_column_int(st, 0);
+		*updated = sqlite3_column_int64(st, 2);
+		if (col_text(st, 1, summary))
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+	} else if (rc != SQLITE_DONE) {
+		ret = db_fail(l, rc, "read step", err);
+	}
+	sqlite3_finalize(st);
+	unlock(l);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+int ledger_check_put(struct ledger *l, const struct ledger_check *c, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l, "INSERT OR REPLACE INTO checks(step, id, subject, status, title, detail,"
+			 " remedy, ts) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+		      &st, err);
+	if (!ret) {
+		sqlite3_bind_int(st, 1, c->step);
+		bind_text(st, 2, c->id);
+		bind_text(st, 3, c->subject ? c->subject : "");
+		sqlite3_bind_int(st, 4, c->status);
+		bind_text(st, 5, c->title);
+		bind_text(st, 6, c->detail);
+		bind_text(st, 7, c->remedy);
+		sqlite3_bind_int64(st, 8, c->when ? c->when : (sqlite3_int64)time(NULL));
+		ret = step_done(l, st, "store check result", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+void ledger_checks_free(struct ledger_check *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].id);
+		free(v[i].subject);
+		free(v[i].title);
+		free(v[i].detail);
+		free(v[i].remedy);
+	}
+	free(v);
+}
+
+int ledger_checks(struct ledger *l, int step, struct ledger_check **out, size_t *n,
+		  struct mf_err *err)
+{
+	struct ledger_check *v = NULL;
+	size_t cap = 0, cnt = 0;
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	lock(l);
+	if (prepare(l, "SELECT step, id, subject, status, title, detail, remedy, ts FROM checks"
+		       " WHERE ?1=0 OR step=?1 ORDER BY step, id, subject",
+		    &st, err)) {
+		unlock(l);
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, step);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_check *c;
+
+		if (mf_grow(&v, &cap, cnt + 1, sizeof(*v))) {
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+			break;
+		}
+		c = &v[cnt++];
+		memset(c, 0, sizeof(*c));
+		c->step = sqlite3_column_int(st, 0);
+		c->status = sqlite3_column_int(st, 3);
+		c->when = sqlite3_column_int64(st, 7);
+		if (col_text(st, 1, &c->id) || col_text(st, 2, &c->subject) ||
+		    col_text(st, 4, &c->title) || col_text(st, 5, &c->detail) ||
+		    col_text(st, 6, &c->remedy)) {
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+			break;
+		}
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_fail(l, rc, "read checks", err);
+	sqlite3_finalize(st);
+	unlock(l);
+	if (ret) {
+		ledger_checks_free(v, cnt);
+		return -1;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int ledger_checks_clear(struct ledger *l, int step, const char *id, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l, "DELETE FROM checks WHERE step=? AND id=?", &st, err);
+	if (!ret) {
+		sqlite3_bind_int(st, 1, step);
+		bind_text(st, 2, id);
+		ret = step_done(l, st, "clear check results", err);
+	}
+	unlock(l);
+	return ret;
+}
