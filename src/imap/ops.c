@@ -1,0 +1,666 @@
+/* mailferry - IMAP operations the engine and the checks use */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "imap/ops.h"
+#include "imap/session.h"
+#include "imap/session_p.h"
+#include "imap/syntax.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "util/timeutil.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Builds "VERB " + astring(name) + rest and runs it. */
+static int run_named(struct imap_conn *c, const char *verb, const char *name, const char *rest,
+		     imap_untagged_fn on_untagged, void *aux, int *ok, struct mf_err *err)
+{
+	struct imap_cmd *cmd = imap_cmd_new(c);
+
+	if (!cmd)
+		return mf_fail_nomem(err, MF_SCOPE_CONN);
+	if (imap_cmd_text(cmd, "%s ", verb) || imap_cmd_astring(cmd, name, strlen(name)) ||
+	    (rest && imap_cmd_text(cmd, "%s", rest))) {
+		imap_cmd_free(cmd);
+		return mf_fail_nomem(err, MF_SCOPE_CONN);
+	}
+	imap_cmd_on_untagged(cmd, on_untagged, aux);
+	return session_wait_result(c, cmd, ok, err);
+}
+
+static int run_named_simple(struct imap_conn *c, const char *verb, const char *name,
+			    const char *rest, imap_untagged_fn on_untagged, void *aux,
+			    struct mf_err *err)
+{
+	int ok = 0;
+
+	if (run_named(c, verb, name, rest, on_untagged, aux, &ok, err))
+		return -1;
+	return ok ? 0 : -1;
+}
+
+static const char *value_text(const struct imap_value *v)
+{
+	return v && (v->type == IMAP_ATOM || v->type == IMAP_STRING) ? v->str : NULL;
+}
+
+/* ---------------------------------------------------------------- LIST */
+
+struct list_ctx {
+	struct imap_folder *v;
+	size_t n, cap;
+	int lsub;     /* collecting LSUB answers: mark folders subscribed */
+	int failed;   /* out of memory or a name we cannot take */
+	char bad[160];
+};
+
+static unsigned attr_bit(const char *a)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} map[] = {
+		{"\\Noselect", IMAP_ATTR_NOSELECT},       {"\\NonExistent", IMAP_ATTR_NONEXISTENT},
+		{"\\Noinferiors", IMAP_ATTR_NOINFERIORS}, {"\\HasChildren", IMAP_ATTR_HASCHILDREN},
+		{"\\Sent", IMAP_ATTR_SENT},               {"\\Trash", IMAP_ATTR_TRASH},
+		{"\\Junk", IMAP_ATTR_JUNK},               {"\\Drafts", IMAP_ATTR_DRAFTS},
+		{"\\Archive", IMAP_ATTR_ARCHIVE},         {"\\All", IMAP_ATTR_ALL},
+		{"\\Flagged", IMAP_ATTR_FLAGGED},         {"\\Subscribed", IMAP_ATTR_SUBSCRIBED},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcasecmp(a, map[i].name))
+			return map[i].bit;
+	return 0;
+}
+
+static struct imap_folder *find_folder(struct list_ctx *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].name, name))
+			return &l->v[i];
+	return NULL;
+}
+
+static void on_list(struct imap_conn *c, const struct imap_response *r, void *aux)
+{
+	struct list_ctx *l = aux;
+	const struct imap_value *a = r->args, *attrs, *delim, *name;
+	struct imap_folder *f;
+	unsigned bits = 0;
+
+	(void)c;
+	if (l->failed || !r->keyword || !a || a->len < 3)
+		return;
+	if (strcmp(r->keyword, l->lsub ? "LSUB" : "LIST"))
+		return;
+	attrs = &a->items[0];
+	delim = &a->items[1];
+	name = &a->items[2];
+	if (attrs->type != IMAP_LIST || (name->type != IMAP_STRING && name->type != IMAP_ATOM))
+		return;
+	if (name->len == 0 || memchr(name->str, 0, name->len) || name->len > 1000) {
+		l->failed = 1;
+		snprintf(l->bad, sizeof(l->bad), "the server listed a folder name we cannot use (%s)",
+			 name->len == 0 ? "empty" : name->len > 1000 ? "over 1000 bytes" : "contains NUL");
+		return;
+	}
+	for (size_t i = 0; i < attrs->len; i++)
+		if (value_text(&attrs->items[i]))
+			bits |= attr_bit(attrs->items[i].str);
+	if (l->lsub) {
+		if ((f = find_folder(l, name->str)))
+			f->attrs |= IMAP_ATTR_SUBSCRIBED;
+		return;
+	}
+	if (find_folder(l, name->str))
+		return;
+	if (mf_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v)) ||
+	    !(l->v[l->n].name = mf_strndup(name->str, name->len))) {
+		l->failed = 1;
+		return;
+	}
+	l->v[l->n].attrs = bits;
+	l->v[l->n].delim = delim->type == IMAP_STRING && delim->len == 1 ? delim->str[0] : 0;
+	l->n++;
+}
+
+void imap_folders_free(struct imap_folder *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+static int list_pattern(struct imap_conn *c, struct list_ctx *l, const char *pattern,
+			struct mf_err *err)
+{
+	struct imap_cmd *cmd = imap_cmd_new(c);
+	int ok = 0, ext = imap_has_cap(c, "LIST-EXTENDED");
+
+	if (!cmd)
+		return mf_fail_nomem(err, MF_SCOPE_CONN);
+	if (imap_cmd_text(cmd, "%s \"\" ", l->lsub ? "LSUB" : "LIST") ||
+	    imap_cmd_astring(cmd, pattern, strlen(pattern)) ||
+	    (!l->lsub && ext &&
+	     imap_cmd_text(cmd, " RETURN (SUBSCRIBED%s)",
+			   imap_has_cap(c, "SPECIAL-USE") ? " SPECIAL-USE" : ""))) {
+		imap_cmd_free(cmd);
+		return mf_fail_nomem(err, MF_SCOPE_CONN);
+	}
+	imap_cmd_on_untagged(cmd, on_list, l);
+	if (session_wait_result(c, cmd, &ok, err))
+		return -1;
+	if (!ok)
+		return -1;
+	if (l->failed)
+		return l->bad[0] ? mf_fail(err, MF_SCOPE_MAILBOX, MF_E_PROTO, "%s", l->bad)
+				 : mf_fail_nomem(err, MF_SCOPE_MAILBOX);
+	return 0;
+}
+
+int imap_list_folders(struct imap_conn *c, const char *root, struct imap_folder **out, size_t *n,
+		      struct mf_err *err)
+{
+	struct list_ctx l = {0};
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (root && *root) {
+		char *sub;
+
+		rc = list_pattern(c, &l, root, err);
+		if (!rc) {
+			char d = l.n ? l.v[0].delim : 0;
+
+			sub = d ? mf_sprintf("%s%c*", root, d) : NULL;
+			if (d && !sub)
+				rc = mf_fail_nomem(err, MF_SCOPE_CONN);
+			else if (sub)
+				rc = list_pattern(c, &l, sub, err);
+			free(sub);
+		}
+	} else {
+		rc = list_pattern(c, &l, "*", err);
+	}
+	if (!rc && !imap_has_cap(c, "LIST-EXTENDED")) {
+		l.lsub = 1;
+		rc = list_pattern(c, &l, root && *root ? root : "*", err);
+		if (rc && err && err->scope != MF_SCOPE_CONN) /* LSUB is optional in IMAP4rev2 */
+			rc = 0;
+	}
+	if (rc) {
+		imap_folders_free(l.v, l.n);
+		return -1;
+	}
+	*out = l.v;
+	*n = l.n;
+	return 0;
+}
+
+struct ns_ctx {
+	char *prefix;
+	char delim;
+	int seen;
+};
+
+static void on_namespace(struct imap_conn *c, const struct imap_response *r, void *aux)
+{
+	struct ns_ctx *ns = aux;
+	const struct imap_value *personal, *first;
+
+	(void)c;
+	if (!r->keyword || strcmp(r->keyword, "NAMESPACE") || !r->args || r->args->len < 1)
+		return;
+	personal = &r->args->items[0];
+	if (personal->type != IMAP_LIST || personal->len < 1)
+		return;
+	first = &personal->items[0];
+	if (first->type != IMAP_LIST || first->len < 2 || !value_text(&first->items[0]))
+		return;
+	free(ns->prefix);
+	ns->prefix = mf_strdup(first->items[0].str);
+	ns->delim = first->items[1].type == IMAP_STRING && first->items[1].len == 1
+			    ? first->items[1].str[0]
+			    : 0;
+	ns->seen = 1;
+}
+
+int imap_personal_namespace(struct imap_conn *c, char **prefix, char *delim, struct mf_err *err)
+{
+	struct ns_ctx ns = {0};
+
+	*prefix = NULL;
+	*delim = 0;
+	if (imap_has_cap(c, "NAMESPACE") && imap_simple(c, on_namespace, &ns, err, "NAMESPACE")) {
+		free(ns.prefix);
+		if (err && err->scope == MF_SCOPE_CONN)
+			return -1;
+		ns.prefix = NULL;
+		ns.seen = 0;
+	}
+	*prefix = ns.prefix ? ns.prefix : mf_strdup("");
+	*delim = ns.delim;
+	return *prefix ? 0 : mf_fail_nomem(err, MF_SCOPE_CONN);
+}
+
+/* ---------------------------------------------------------------- STATUS etc */
+
+static void on_status(struct imap_conn *c, const struct imap_response *r, void *aux)
+{
+	struct imap_status_info *st = aux;
+	const struct imap_value *items, *v;
+	uint64_t num;
+
+	(void)c;
+	if (!r->keyword || strcmp(r->keyword, "STATUS") || !r->args || r->args->len < 2)
+		return;
+	items = &r->args->items[1];
+	if (items->type != IMAP_LIST)
+		return;
+	if ((v = imap_list_get(items, "MESSAGES")) && !imap_value_number(v, &num))
+		st->messages = (uint32_t)num;
+	if ((v = imap_list_get(items, "UIDNEXT")) && !imap_value_number(v, &num))
+		st->uidnext = (uint32_t)num;
+	if ((v = imap_list_get(items, "UIDVALIDITY")) && !imap_value_number(v, &num))
+		st->uidvalidity = (uint32_t)num;
+}
+
+int imap_status(struct imap_conn *c, const char *name, struct imap_status_info *out,
+		struct mf_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	return run_named_simple(c, "STATUS", name, " (MESSAGES UIDNEXT UIDVALIDITY)", on_status, out,
+				err);
+}
+
+int imap_select(struct imap_conn *c, const char *name, int read_only, struct mf_err *err)
+{
+	memset(&c->sel, 0, sizeof(c->sel));
+	if (run_named_simple(c, read_only ? "EXAMINE" : "SELECT", name, NULL, NULL, NULL, err))
+		return -1;
+	c->sel.read_only = read_only;
+	return 0;
+}
+
+int imap_create(struct imap_conn *c, const char *name, int *existed, struct mf_err *err)
+{
+	struct mf_err e;
+	int ok = 0;
+
+	if (existed)
+		*existed = 0;
+	if (run_named(c, "CREATE", name, NULL, NULL, NULL, &ok, &e)) {
+		if (err)
+			*err = e;
+		return -1;
+	}
+	if (ok)
+		return 0;
+	if (strstr(e.msg, "[ALREADYEXISTS]") || strcasestr(e.msg, "already exists")) {
+		if (existed)
+			*existed = 1;
+		return 0;
+	}
+	if (err)
+		*err = e;
+	return -1;
+}
+
+int imap_subscribe(struct imap_conn *c, const char *name, struct mf_err *err)
+{
+	return run_named_simple(c, "SUBSCRIBE", name, NULL, NULL, NULL, err);
+}
+
+int imap_add_flags(struct imap_conn *c, uint32_t uid, const char *flags, struct mf_err *err)
+{
+	return imap_simple(c, NULL, NULL, err, "UID STORE %u +FLAGS.SILENT (%s)", uid, flags);
+}
+
+/* ---------------------------------------------------------------- identity */
+
+/* Finds header `name` in hdr; copies its value unfolded, with runs of white
+ * space collapsed and the ends trimmed, into out.  0 if absent. */
+static int header_value(const char *hdr, size_t len, const char *name, struct mf_buf *out)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i + nl < len;) {
+		int at_line_start = i == 0 || hdr[i - 1] == '\n';
+
+		if (at_line_start && hdr[i + nl] == ':' && !strncasecmp(hdr + i, name, nl)) {
+			int space = 0;
+
+			for (size_t k = i + nl + 1; k < len; k++) {
+				char ch = hdr[k];
+
+				if (ch == '\r' || ch == '\n') {
+					if (k + 1 < len && ch == '\r' && hdr[k + 1] == '\n')
+						k++;
+					if (k + 1 < len && (hdr[k + 1] == ' ' || hdr[k + 1] == '\t')) {
+						space = 1;
+						continue;
+					}
+					break;
+				}
+				if (ch == ' ' || ch == '\t') {
+					space = 1;
+					continue;
+				}
+				if (space && out->len)
+					buf_putc(out, ' ');
+				space = 0;
+				buf_putc(out, ch);
+			}
+			return 1;
+		}
+		while (i < len && hdr[i] != '\n')
+			i++;
+		i++;
+	}
+	return 0;
+}
+
+void imap_message_identity(const char *hdr, size_t len, unsigned char out[IMAP_IDHASH_LEN],
+			   int *has_message_id)
+{
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	struct mf_buf v;
+	const char *kind = "mid:";
+
+	buf_init(&v, 4096);
+	*has_message_id = header_value(hdr, len, "Message-ID", &v) && v.len;
+	if (!*has_message_id) {
+		buf_reset(&v);
+		kind = header_value(hdr, len, "Date", &v) ? "date:" : "none:";
+	}
+	{
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		unsigned int dlen = 0;
+
+		memset(digest, 0, sizeof(digest));
+		if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+		    EVP_DigestUpdate(ctx, kind, strlen(kind)) &&
+		    (!v.len || EVP_DigestUpdate(ctx, v.data, v.len)))
+			EVP_DigestFinal_ex(ctx, digest, &dlen);
+		EVP_MD_CTX_free(ctx);
+	}
+	memcpy(out, digest, IMAP_IDHASH_LEN);
+	buf_free(&v);
+}
+
+/* ---------------------------------------------------------------- FETCH meta */
+
+struct meta_ctx {
+	struct imap_msginfo *v;
+	size_t n, cap;
+	int failed;
+};
+
+void imap_msginfos_free(struct imap_msginfo *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].flags);
+	free(v);
+}
+
+/* "\Seen $Label1" from a FLAGS list, without \Recent. */
+static char *flags_text(const struct imap_value *list)
+{
+	struct mf_buf b;
+
+	buf_init(&b, 64 * 1024);
+	if (buf_puts(&b, ""))
+		return NULL;
+	for (size_t i = 0; list && list->type == IMAP_LIST && i < list->len; i++) {
+		const struct imap_value *f = &list->items[i];
+
+		if (f->type != IMAP_ATOM || !strcasecmp(f->str, "\\Recent"))
+			continue;
+		if ((b.len && buf_putc(&b, ' ')) || buf_append(&b, f->str, f->len)) {
+			buf_free(&b);
+			return NULL;
+		}
+	}
+	return buf_steal(&b);
+}
+
+static const struct imap_value *find_header_fields(const struct imap_value *list)
+{
+	for (size_t i = 0; i + 1 < list->len; i += 2) {
+		const struct imap_value *k = &list->items[i];
+
+		if (k->type == IMAP_ATOM && !strncasecmp(k->str, "BODY[HEADER", 11))
+			return &list->items[i + 1];
+	}
+	return NULL;
+}
+
+/* Fills m from one FETCH attribute list; 0, or -1 when required data is missing. */
+int imap_parse_fetch(const struct imap_value *list, struct imap_msginfo *m)
+{
+	const struct imap_value *v;
+	uint64_t num;
+
+	memset(m, 0, sizeof(*m));
+	if (!list || list->type != IMAP_LIST)
+		return -1;
+	if (!(v = imap_list_get(list, "UID")) || imap_value_number(v, &num) || !num ||
+	    num > UINT32_MAX)
+		return -1;
+	m->uid = (uint32_t)num;
+	if ((v = imap_list_get(list, "RFC822.SIZE")) && !imap_value_number(v, &num))
+		m->size = num;
+	if ((v = imap_list_get(list, "INTERNALDATE")) && v->type == IMAP_STRING &&
+	    v->len < sizeof(m->datestr)) {
+		memcpy(m->datestr, v->str, v->len);
+		m->datestr[v->len] = 0;
+		if (imap_date_parse(v->str, v->len, &m->date))
+			m->date = 0;
+	}
+	if ((v = find_header_fields(list)) && v->type == IMAP_STRING) {
+		imap_message_identity(v->str, v->len, m->idhash, &m->has_message_id);
+		m->has_id = 1;
+	} else if (v && v->type == IMAP_NIL) {
+		imap_message_identity("", 0, m->idhash, &m->has_message_id);
+		m->has_id = 1;
+	}
+	if ((v = imap_list_get(list, "FLAGS")) && !(m->flags = flags_text(v)))
+		return -2;
+	return 0;
+}
+
+static void on_fetch_meta(struct imap_conn *c, const struct imap_response *r, void *aux)
+{
+	struct meta_ctx *m = aux;
+	struct imap_msginfo info;
+	int rc;
+
+	(void)c;
+	if (m->failed || !r->keyword || strcmp(r->keyword, "FETCH") || !r->args ||
+	    r->args->len < 1)
+		return;
+	rc = imap_parse_fetch(&r->args->items[0], &info);
+	if (rc == -1)
+		return; /* an unsolicited flag update without UID: not ours */
+	if (rc < 0 || mf_grow(&m->v, &m->cap, m->n + 1, sizeof(*m->v))) {
+		free(info.flags);
+		m->failed = 1;
+		return;
+	}
+	m->v[m->n++] = info;
+}
+
+static int by_uid(const void *a, const void *b)
+{
+	uint32_t x = ((const struct imap_msginfo *)a)->uid, y = ((const struct imap_msginfo *)b)->uid;
+
+	return x < y ? -1 : x > y;
+}
+
+int imap_fetch_meta(struct imap_conn *c, const char *uidset, int with_ids,
+		    struct imap_msginfo **out, size_t *n, struct mf_err *err)
+{
+	struct meta_ctx m = {0};
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = imap_simple(c, on_fetch_meta, &m, err, "UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE%s)",
+			 uidset, with_ids ? " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE)]" : "");
+	if (!rc && m.failed)
+		rc = mf_fail_nomem(err, MF_SCOPE_FOLDER);
+	if (rc) {
+		imap_msginfos_free(m.v, m.n);
+		return -1;
+	}
+	if (m.n)
+		qsort(m.v, m.n, sizeof(*m.v), by_uid);
+	for (size_t i = 0; i < m.n; i++) { /* a server may repeat a message: keep one */
+		if (k && m.v[k - 1].uid == m.v[i].uid) {
+			free(m.v[i].flags);
+			continue;
+		}
+		m.v[k++] = m.v[i];
+	}
+	*out = m.v;
+	*n = k;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- APPEND */
+
+struct append_ctx {
+	struct imap_append_result *res;
+	size_t first, count; /* the messages this command carries */
+	int done;
+};
+
+static void parse_appenduid(const struct imap_response *r, struct append_ctx *a)
+{
+	const struct imap_value *code = r ? r->code : NULL;
+	uint64_t uv;
+	uint32_t *uids;
+	size_t got = 0;
+
+	if (!code || code->len < 3 || !imap_value_is(&code->items[0], "APPENDUID") ||
+	    imap_value_number(&code->items[1], &uv) || !value_text(&code->items[2]))
+		return;
+	if (!(uids = mf_calloc(a->count, sizeof(*uids))))
+		return;
+	if (uidset_parse_list(code->items[2].str, code->items[2].len, uids, a->count, &got) == 0 &&
+	    got == a->count)
+		for (size_t i = 0; i < a->count; i++) {
+			a->res[a->first + i].uid = uids[i];
+			a->res[a->first + i].uidvalidity = (uint32_t)uv;
+		}
+	free(uids);
+}
+
+static void on_append_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
+			   const struct mf_err *err, void *aux)
+{
+	struct append_ctx *a = aux;
+
+	(void)c;
+	a->done = 1;
+	for (size_t i = 0; i < a->count; i++) {
+		struct imap_append_result *r = &a->res[a->first + i];
+
+		r->ok = ok;
+		if (!ok) {
+			snprintf(r->error, sizeof(r->error), "%s", err ? err->msg : "refused");
+			r->retry_ms = err ? err->retry_ms : 0;
+		}
+	}
+	if (ok)
+		parse_appenduid(tagged, a);
+}
+
+/* Appends " (flags) \"date\" " and the literal of one message. */
+static int add_message(struct imap_cmd *cmd, const struct imap_append_msg *m)
+{
+	struct mf_buf fl;
+	const char *words[256];
+	size_t nw = 0;
+	char *copy = mf_strdup(m->flags ? m->flags : ""), *save = NULL;
+	int rc;
+
+	if (!copy)
+		return -1;
+	for (char *w = strtok_r(copy, " ", &save); w && nw < 256; w = strtok_r(NULL, " ", &save))
+		words[nw++] = w;
+	buf_init(&fl, 64 * 1024);
+	rc = imap_put_flag_list(&fl, words, nw, NULL);
+	if (!rc)
+		rc = imap_cmd_text(cmd, "%s", fl.data);
+	if (!rc && m->date && *m->date)
+		rc = imap_cmd_text(cmd, " \"%s\"", m->date);
+	if (!rc)
+		rc = imap_cmd_text(cmd, " ");
+	if (!rc)
+		rc = m->mem || m->len == 0 ? imap_cmd_literal(cmd, m->mem ? m->mem : "", (size_t)m->len)
+					   : imap_cmd_literal_file(cmd, m->fd, m->off, m->len);
+	buf_free(&fl);
+	free(copy);
+	return rc;
+}
+
+static int submit_append(struct imap_conn *c, const char *mailbox,
+			 const struct imap_append_msg *msgs, struct append_ctx *a,
+			 struct mf_err *err)
+{
+	struct imap_cmd *cmd = imap_cmd_new(c);
+	int rc;
+
+	if (!cmd)
+		return mf_fail_nomem(err, MF_SCOPE_CONN);
+	rc = imap_cmd_text(cmd, "APPEND ") || imap_cmd_astring(cmd, mailbox, strlen(mailbox));
+	for (size_t i = 0; !rc && i < a->count; i++)
+		rc = imap_cmd_text(cmd, " ") || add_message(cmd, &msgs[a->first + i]);
+	imap_cmd_on_done(cmd, on_append_done, a);
+	if (rc) {
+		struct mf_err e;
+
+		mf_fail_nomem(&e, MF_SCOPE_FOLDER);
+		on_append_done(c, 0, NULL, &e, a);
+		imap_cmd_free(cmd);
+		return 0;
+	}
+	return imap_submit(c, cmd, err) && imap_is_dead(c) ? -1 : 0;
+}
+
+int imap_append(struct imap_conn *c, const char *mailbox, const struct imap_append_msg *msgs,
+		size_t n, int multi, struct imap_append_result *res, struct mf_err *err)
+{
+	struct append_ctx *ctx;
+	size_t nctx = multi && imap_has_cap(c, "MULTIAPPEND") && n > 1 ? 1 : n;
+	int rc = 0;
+
+	memset(res, 0, n * sizeof(*res));
+	if (!n)
+		return 0;
+	if (!(ctx = mf_calloc(nctx, sizeof(*ctx))))
+		return mf_fail_nomem(err, MF_SCOPE_FOLDER);
+	for (size_t i = 0; i < nctx && !rc; i++) {
+		ctx[i].res = res;
+		ctx[i].first = nctx == 1 ? 0 : i;
+		ctx[i].count = nctx == 1 ? n : 1;
+		rc = submit_append(c, mailbox, msgs, &ctx[i], err);
+	}
+	if (!rc)
+		rc = imap_run(c, err);
+	free(ctx);
+	return rc;
+}
