@@ -87,7 +87,7 @@ static int login_command(struct imap_conn *c, const struct imap_creds *cr, struc
 		imap_cmd_free(cmd);
 		return mf_fail_nomem(err, MF_SCOPE_CONN);
 	}
-	if (session_wait_result(c, cmd, &ok, &e))
+	if (imap_exec(c, cmd, &ok, &e))
 		return login_failed(c, cr->user, &e, err);
 	if (!ok)
 		return login_failed(c, cr->user, &e, err);
@@ -155,7 +155,7 @@ static int authenticate(struct imap_conn *c, const char *mech, const char *who,
 		buf_free_secure(&b64);
 		return mf_fail_nomem(err, MF_SCOPE_CONN);
 	}
-	rc = session_wait_result(c, cmd, &ok, &e);
+	rc = imap_exec(c, cmd, &ok, &e);
 	buf_free_secure(&b64);
 	if (rc || !ok) {
 		if (st.server_error[0] && e.scope != MF_SCOPE_CONN)

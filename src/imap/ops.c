@@ -34,7 +34,7 @@ static int run_named(struct imap_conn *c, const char *verb, const char *name, co
 		return mf_fail_nomem(err, MF_SCOPE_CONN);
 	}
 	imap_cmd_on_untagged(cmd, on_untagged, aux);
-	return session_wait_result(c, cmd, ok, err);
+	return imap_exec(c, cmd, ok, err);
 }
 
 static int run_named_simple(struct imap_conn *c, const char *verb, const char *name,
@@ -158,7 +158,7 @@ static int list_pattern(struct imap_conn *c, struct list_ctx *l, const char *pat
 		return mf_fail_nomem(err, MF_SCOPE_CONN);
 	}
 	imap_cmd_on_untagged(cmd, on_list, l);
-	if (session_wait_result(c, cmd, &ok, err))
+	if (imap_exec(c, cmd, &ok, err))
 		return -1;
 	if (!ok)
 		return -1;

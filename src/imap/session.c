@@ -951,7 +951,7 @@ int imap_simple(struct imap_conn *c, imap_untagged_fn on_untagged, void *aux, st
 	return 0;
 }
 
-int session_wait_result(struct imap_conn *c, struct imap_cmd *cmd, int *ok, struct mf_err *err)
+int imap_exec(struct imap_conn *c, struct imap_cmd *cmd, int *ok, struct mf_err *err)
 {
 	struct simple_result res = {0};
 

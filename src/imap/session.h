@@ -121,6 +121,11 @@ int imap_run(struct imap_conn *c, struct mf_err *err);
 /* Number of commands queued or in flight. */
 size_t imap_pending(const struct imap_conn *c);
 
+/* Submits cmd and waits for it alone: *ok = 1 for a tagged OK, else 0 with
+ * err holding the server's words.  -1 when the command could not be
+ * submitted or the connection died (err, scope CONN); the command's own done
+ * callback is replaced. */
+int imap_exec(struct imap_conn *c, struct imap_cmd *cmd, int *ok, struct mf_err *err);
 /* Runs one command built from fmt and waits for it; OK -> 0, NO/BAD -> -1
  * with err (scope FOLDER, code NO/BAD/THROTTLE, the server's text). */
 int imap_simple(struct imap_conn *c, imap_untagged_fn on_untagged, void *aux, struct mf_err *err,

@@ -96,9 +96,6 @@ struct imap_conn {
 /* Pumps until done(c, aux) is true. -1 when the connection failed. */
 int session_pump(struct imap_conn *c, int (*done)(struct imap_conn *, void *), void *aux,
 		 struct mf_err *err);
-/* Submits cmd and waits for it; *ok as in the done callback. -1 only when the
- * command could not be submitted or the connection died. */
-int session_wait_result(struct imap_conn *c, struct imap_cmd *cmd, int *ok, struct mf_err *err);
 void session_caps_set(struct imap_conn *c, const struct imap_value *list);
 
 #endif

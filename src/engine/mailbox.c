@@ -1,0 +1,447 @@
+/* mailferry - one mailbox: connect both sides, plan the folders, copy, retry
+ *
+ * An attempt connects to the source (read only: EXAMINE and BODY.PEEK) and to
+ * the target, lists and plans the folders, scans every folder to learn what is
+ * left to copy (so the progress bar has real totals), then copies folder by
+ * folder.  A connection failure ends the attempt; the mailbox is retried with
+ * a growing pause, and gives up after a few attempts with the last reason.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "batch.h"
+#include "batch/ledger.h"
+#include "engine/engine_p.h"
+#include "engine/plan.h"
+#include "engine/spool.h"
+#include "imap/ops.h"
+#include "imap/session.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/secret.h"
+#include "util/timeutil.h"
+
+#define MAX_ATTEMPTS 5
+#define SPOOL_MEM_BUDGET (8u * 1024 * 1024)
+#define SPOOL_MEM_ITEM_MAX (1024u * 1024)
+
+/* ---------------------------------------------------------------- connections */
+
+static void conn_opts(struct mbx_ctx *m, int source, struct imap_conn_opts *o, char *label,
+		      size_t labellen)
+{
+	const struct mf_batch_settings *s = m->run->set;
+	const struct mf_endpoint *e = source ? &s->source : &s->target;
+
+	memset(o, 0, sizeof(*o));
+	snprintf(label, labellen, "%s %s", source ? "source" : "target", m->job->mb.email);
+	o->net.host = e->host;
+	o->net.port = e->port;
+	o->net.security = e->security;
+	o->net.allow_plaintext = e->allow_plaintext;
+	o->net.ca_file = e->ca_file;
+	o->net.proxy = e->proxy;
+	o->net.legacy_tls = source && e->legacy_tls;
+	o->net.min_tls12 = !source; /* the target always gets TLS 1.2 or newer */
+	o->net.trace = m->run->trace;
+	o->pipeline_depth = s->pipeline_depth;
+	o->timeout_ms = s->cmd_timeout_ms;
+	o->max_mem_literal = 256 * 1024;
+	o->label = label;
+	o->cancel = &m->run->stop;
+}
+
+int mbx_connect(struct mbx_ctx *m, int source, struct imap_conn **out, struct mf_err *err)
+{
+	const struct mf_login *l = source ? &m->src_login : &m->tgt_login;
+	struct imap_conn_opts o;
+	struct imap_creds cr = {0};
+	char label[300];
+
+	conn_opts(m, source, &o, label, sizeof(label));
+	if (imap_connect(&o, out, err)) {
+		mf_err_prefix(err, "%s: ", source ? "source" : "target");
+		return -1;
+	}
+	cr.user = l->user ? l->user : l->oauth_user;
+	cr.authzid = l->authzid;
+	cr.password = l->password;
+	if (!l->password && l->oauth_user) {
+		imap_close(*out);
+		*out = NULL;
+		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CONFIG,
+			       "target: Microsoft 365 tokens are not configured for this batch");
+	}
+	if (imap_login(*out, &cr, err)) {
+		mf_err_prefix(err, "%s: ", source ? "source" : "target");
+		imap_close(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int is_exchange(struct mbx_ctx *m)
+{
+	const char *name = imap_server_name(m->tgt), *greet = imap_greeting(m->tgt);
+
+	return m->run->set->target_kind == MF_TARGET_M365 ||
+	       (name && strcasestr(name, "Exchange")) || (greet && strcasestr(greet, "Exchange"));
+}
+
+/* ---------------------------------------------------------------- planning */
+
+static int list_side(struct imap_conn *c, const char *root, struct imap_folder **f, size_t *n,
+		     char **prefix, char *delim, struct mf_err *err)
+{
+	if (imap_personal_namespace(c, prefix, delim, err))
+		return -1;
+	if (imap_list_folders(c, root, f, n, err))
+		return -1;
+	if (!*delim)
+		for (size_t i = 0; i < *n && !*delim; i++)
+			*delim = (*f)[i].delim;
+	return 0;
+}
+
+static int make_plan(struct mbx_ctx *m, struct mf_err *err)
+{
+	struct imap_folder *sf = NULL, *tf = NULL;
+	size_t ns = 0, nt = 0;
+	char *sp = NULL, *tp = NULL, sd = 0, td = 0;
+	struct plan_input in = {0};
+	int rc;
+
+	rc = list_side(m->src, m->src_login.root, &sf, &ns, &sp, &sd, err);
+	if (!rc)
+		rc = list_side(m->tgt, NULL, &tf, &nt, &tp, &td, err);
+	if (!rc) {
+		in.src = sf;
+		in.nsrc = ns;
+		in.src_delim = sd;
+		in.src_prefix = m->src_login.root ? NULL : sp;
+		in.src_root = m->src_login.root;
+		in.tgt = tf;
+		in.ntgt = nt;
+		in.tgt_delim = td ? td : '/';
+		in.tgt_prefix = tp;
+		in.target_exchange = m->target_exchange;
+		in.exclude = m->run->set->exclude;
+		in.nexclude = m->run->set->nexclude;
+		rc = plan_build(&in, &m->plan, &m->nplan, err);
+	}
+	imap_folders_free(sf, ns);
+	imap_folders_free(tf, nt);
+	free(sp);
+	free(tp);
+	return rc;
+}
+
+static void note_plan(struct mbx_ctx *m)
+{
+	for (size_t i = 0; i < m->nplan; i++) {
+		const struct plan_folder *pf = &m->plan[i];
+		struct mf_event ev = {.kind = MF_EV_WARNING,
+				      .mailbox_id = m->job->mb.id,
+				      .email = m->job->mb.email,
+				      .folder = pf->display,
+				      .text = pf->note};
+
+		if (!pf->note || pf->excluded)
+			continue;
+		log_info("%s: %s: %s", m->job->mb.email, pf->display, pf->note);
+		if (!pf->failed)
+			run_event(m->run, &ev);
+	}
+}
+
+/* ---------------------------------------------------------------- the work */
+
+static void add_failed_folder(struct mbx_ctx *m, const char *display, const char *why)
+{
+	size_t len = strlen(m->failed_folders);
+
+	if (len < sizeof(m->failed_folders) - 8)
+		snprintf(m->failed_folders + len, sizeof(m->failed_folders) - len, "%s%s (%s)",
+			 len ? "; " : "", display, why);
+}
+
+/* Finds (dry run) or stores the ledger row of a planned folder. */
+static int folder_row(struct mbx_ctx *m, struct plan_folder *pf, struct ledger_folder *row,
+		      struct mf_err *err)
+{
+	memset(row, 0, sizeof(*row));
+	row->mailbox_id = m->job->mb.id;
+	if (!(row->src_name = mf_strdup(pf->src_name)) ||
+	    !(row->tgt_name = mf_strdup(pf->tgt_name ? pf->tgt_name : "")) ||
+	    !(row->display = mf_strdup(pf->display)) ||
+	    !(row->status = mf_strdup(pf->excluded ? "excluded" : pf->note ? pf->note : "ok")))
+		return mf_fail_nomem(err, MF_SCOPE_MAILBOX);
+	row->excluded = pf->excluded;
+	if (!m->dry)
+		return ledger_folder_put(m->run->ledger, row, err);
+	{
+		struct ledger_folder *all;
+		size_t n;
+
+		if (ledger_folders(m->run->ledger, m->job->mb.id, &all, &n, err))
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(all[i].src_name, pf->src_name)) {
+				ledger_folder_clear(row);
+				*row = all[i];
+				memset(&all[i], 0, sizeof(all[i]));
+			}
+		ledger_folders_free(all, n);
+	}
+	return 0;
+}
+
+static int scan_all(struct mbx_ctx *m, struct folder_work *w, size_t *nw, struct mf_err *err)
+{
+	uint64_t mt = 0, md = 0, bt = 0, bd = 0;
+
+	*nw = 0;
+	for (size_t i = 0; i < m->nplan; i++) {
+		struct plan_folder *pf = &m->plan[i];
+		struct folder_work *fw = &w[*nw];
+
+		if (pf->failed) {
+			add_failed_folder(m, pf->display, pf->note);
+			continue;
+		}
+		memset(fw, 0, sizeof(*fw));
+		fw->pf = pf;
+		if (folder_row(m, pf, &fw->row, err))
+			return -1;
+		(*nw)++;
+		if (pf->excluded || !pf->selectable)
+			continue;
+		job_set_folder(m->run, m->job, pf->display);
+		if (folder_scan(m, fw, err)) {
+			if (err->scope > MF_SCOPE_FOLDER)
+				return -1;
+			add_failed_folder(m, pf->display, err->msg);
+			fw->unchanged = 1;
+			fw->npending = 0;
+			continue;
+		}
+		mt += fw->st.messages;
+		md += fw->st.messages > fw->npending ? fw->st.messages - fw->npending : 0;
+		bt += fw->total_bytes;
+		bd += fw->total_bytes > fw->pending_bytes ? fw->total_bytes - fw->pending_bytes : 0;
+	}
+	job_set_totals(m->run, m->job, mt, md, bt, bd);
+	return 0;
+}
+
+static int copy_all(struct mbx_ctx *m, struct folder_work *w, size_t nw, struct mf_err *err)
+{
+	for (size_t i = 0; i < nw; i++) {
+		struct folder_work *fw = &w[i];
+
+		if (fw->pf->excluded || !fw->pf->selectable || fw->unchanged)
+			continue;
+		if (run_stopping(m->run))
+			return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CANCEL, "stopped");
+		job_set_folder(m->run, m->job, fw->pf->display);
+		if (folder_copy(m, fw, err)) {
+			if (err->scope > MF_SCOPE_FOLDER)
+				return -1;
+			add_failed_folder(m, fw->pf->display, err->msg);
+			if (!m->dry) {
+				char *st = mf_sprintf("failed: %s", err->msg);
+
+				if (st) {
+					free(fw->row.status);
+					fw->row.status = st;
+					ledger_folder_update(m->run->ledger, &fw->row, err);
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+/* Subscribes, on the target, the folders the user had subscribed. */
+static void subscribe_all(struct mbx_ctx *m, struct folder_work *w, size_t nw)
+{
+	struct mf_err err;
+
+	if (m->dry)
+		return;
+	for (size_t i = 0; i < nw; i++) {
+		const struct plan_folder *pf = w[i].pf;
+
+		if (pf->subscribed && !pf->excluded && pf->tgt_name && !pf->exists_on_target &&
+		    strcmp(pf->tgt_name, "INBOX") &&
+		    imap_subscribe(m->tgt, pf->tgt_name, &err) && err.scope == MF_SCOPE_CONN)
+			return;
+	}
+}
+
+static int verify_all(struct mbx_ctx *m, struct mf_err *err)
+{
+	for (size_t i = 0; i < m->nplan; i++) {
+		struct plan_folder *pf = &m->plan[i];
+
+		if (pf->failed || pf->excluded || !pf->selectable)
+			continue;
+		job_set_folder(m->run, m->job, pf->display);
+		if (folder_verify(m, pf, err)) {
+			if (err->scope > MF_SCOPE_FOLDER)
+				return -1;
+			add_failed_folder(m, pf->display, err->msg);
+		}
+	}
+	return 0;
+}
+
+/* One attempt: 0 when every folder is done (failed folders are listed in
+ * m->failed_folders), -1 with err otherwise. */
+static int attempt(struct mbx_ctx *m, struct mf_err *err)
+{
+	struct folder_work *w;
+	size_t nw = 0;
+	int rc;
+
+	job_set_state(m->run, m->job, MBX_CONNECTING, NULL);
+	if (mbx_connect(m, 1, &m->src, err) || mbx_connect(m, 0, &m->tgt, err))
+		return -1;
+	m->target_exchange = is_exchange(m);
+	job_set_state(m->run, m->job, MBX_SYNCING, NULL);
+	if (make_plan(m, err))
+		return -1;
+	note_plan(m);
+	if (m->run->opts.kind == MF_RUN_VERIFY)
+		return verify_all(m, err);
+	if (!(w = mf_calloc(m->nplan ? m->nplan : 1, sizeof(*w))))
+		return mf_fail_nomem(err, MF_SCOPE_MAILBOX);
+	rc = scan_all(m, w, &nw, err);
+	if (!rc)
+		rc = copy_all(m, w, nw, err);
+	if (!rc)
+		subscribe_all(m, w, nw);
+	for (size_t i = 0; i < nw; i++)
+		folder_work_clear(&w[i]);
+	free(w);
+	return rc;
+}
+
+static void end_attempt(struct mbx_ctx *m)
+{
+	if (m->src && !imap_is_dead(m->src))
+		imap_close(m->src);
+	else
+		imap_abort(m->src);
+	if (m->tgt && !imap_is_dead(m->tgt))
+		imap_close(m->tgt);
+	else
+		imap_abort(m->tgt);
+	m->src = m->tgt = NULL;
+	plan_free(m->plan, m->nplan);
+	m->plan = NULL;
+	m->nplan = 0;
+}
+
+static long backoff_ms(int attempt, const struct mf_err *err)
+{
+	long ms = 2000L << (attempt - 1); /* 2, 4, 8, 16 s */
+
+	if (err->retry_ms > (unsigned long)ms)
+		ms = (long)err->retry_ms;
+	return ms > 60000 ? 60000 : ms;
+}
+
+static void finish(struct mbx_ctx *m, int rc, const struct mf_err *err)
+{
+	struct mf_run *r = m->run;
+	struct mailbox_job *job = m->job;
+	enum mbx_state st;
+	char reason[700] = "";
+	struct mf_err e2;
+
+	if (rc && err->code == MF_E_CANCEL) {
+		st = MBX_STOPPED;
+	} else if (rc && err->scope == MF_SCOPE_BATCH) {
+		st = MBX_STOPPED;
+		pthread_mutex_lock(&r->lock);
+		if (!r->sum.batch_error) {
+			r->sum.batch_error = 1;
+			snprintf(r->sum.error, sizeof(r->sum.error), "%s", err->msg);
+		}
+		pthread_mutex_unlock(&r->lock);
+		engine_stop(r, 0);
+		snprintf(reason, sizeof(reason), "%s", err->msg);
+	} else if (rc) {
+		st = MBX_FAILED;
+		snprintf(reason, sizeof(reason), "%s", err->msg);
+	} else if (m->failed_folders[0]) {
+		st = MBX_FAILED;
+		snprintf(reason, sizeof(reason), "%s: %s",
+			 r->opts.kind == MF_RUN_VERIFY ? "differences in" : "could not migrate",
+			 m->failed_folders);
+	} else {
+		st = MBX_SYNCED;
+	}
+	job_set_state(r, job, st, reason[0] ? reason : NULL);
+	if (reason[0])
+		log_warn("%s: %s: %s", job->mb.email, mbx_state_name(st), reason);
+	else
+		log_info("%s: %s", job->mb.email, mbx_state_name(st));
+	if (r->opts.dry_run || r->opts.kind == MF_RUN_VERIFY)
+		return; /* a rehearsal or a verification leaves the migration state alone */
+	if (ledger_mailbox_set_state(r->ledger, job->mb.id, st, reason[0] ? reason : NULL, &e2) ||
+	    ledger_mailbox_set_totals(r->ledger, job->mb.id, job->prog.msgs_total,
+				      job->prog.msgs_done, job->prog.bytes_total,
+				      job->prog.bytes_done, job->prog.skipped, st == MBX_SYNCED,
+				      &e2))
+		log_error("%s: cannot record the result: %s", job->mb.email, e2.msg);
+}
+
+void mailbox_run(struct mf_run *r, struct mailbox_job *job)
+{
+	struct mbx_ctx m = {.run = r, .job = job, .dry = r->opts.dry_run};
+	struct mf_err err = {0};
+	int rc = -1;
+
+	if (!r->opts.dry_run && r->opts.kind == MF_RUN_MIGRATE)
+		ledger_mailbox_set_state(r->ledger, job->mb.id, MBX_CONNECTING, NULL, &err);
+	if (batch_logins(r->batch, &job->mb, &m.src_login, &m.tgt_login, &err)) {
+		finish(&m, -1, &err);
+		return;
+	}
+	m.spool = spool_new(r->spool_dir, SPOOL_MEM_BUDGET, SPOOL_MEM_ITEM_MAX);
+	if (!m.spool) {
+		mf_fail_nomem(&err, MF_SCOPE_MAILBOX);
+		goto out;
+	}
+	for (int n = 1; n <= MAX_ATTEMPTS; n++) {
+		pthread_mutex_lock(&r->lock);
+		job->prog.attempts = n;
+		pthread_mutex_unlock(&r->lock);
+		m.failed_folders[0] = 0;
+		rc = attempt(&m, &err);
+		end_attempt(&m);
+		if (!rc || err.scope != MF_SCOPE_CONN || err.code == MF_E_CANCEL ||
+		    n == MAX_ATTEMPTS || run_stopping(r))
+			break;
+		log_info("%s: attempt %d failed (%s); trying again", job->mb.email, n, err.msg);
+		job_set_state(r, job, MBX_CONNECTING, err.msg);
+		if (run_sleep(r, backoff_ms(n, &err))) {
+			mf_fail(&err, MF_SCOPE_MAILBOX, MF_E_CANCEL, "stopped");
+			break;
+		}
+	}
+	if (rc && run_stopping(r) && err.scope == MF_SCOPE_CONN)
+		err.code = MF_E_CANCEL;
+out:
+	finish(&m, rc, &err);
+	spool_free(m.spool);
+	mf_login_clear(&m.src_login);
+	mf_login_clear(&m.tgt_login);
+}
