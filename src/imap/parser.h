@@ -43,15 +43,15 @@ struct mf_err;
 enum imap_vtype {
 	IMAP_ATOM,     /* str/len */
 	IMAP_STRING,   /* quoted string or in-memory literal: str/len (may hold NULs) */
-	IMAP_NIL,
+	IMAP_NIL,      /* str/len: the atom as sent ("NIL", "nil"): an astring NIL is a name */
 	IMAP_LIST,     /* items/len */
 	IMAP_STREAMED, /* a literal handed to the sink: len = its size, str = NULL */
 };
 
 struct imap_value {
 	enum imap_vtype type;
-	size_t len;                /* bytes of str, items of a list, or streamed size */
-	const char *str;           /* NUL-terminated (there may be NULs before len) */
+	size_t len;      /* bytes of str, items of a list, or streamed size */
+	const char *str; /* NUL-terminated (there may be NULs before len) */
 	const struct imap_value *items;
 };
 
@@ -72,17 +72,19 @@ enum imap_status {
 
 struct imap_response {
 	enum imap_rkind kind;
-	const char *tag;             /* IMAP_R_TAGGED only */
-	enum imap_status status;     /* status responses (tagged ones always have one) */
+	const char *tag;         /* IMAP_R_TAGGED only */
+	enum imap_status status; /* status responses (tagged ones always have one) */
 	/* Status responses: the resp-text-code, e.g. [APPENDUID 38505 3955] gives a
 	 * list {APPENDUID, 38505, 3955}; [CAPABILITY ...] the whole list; NULL when
 	 * there is none.  The text after it, trimmed, is `text` ("" when none). */
 	const struct imap_value *code;
-	const char *text;            /* also the text of a continuation ("+ <text>") */
+	const char *text; /* also the text of a continuation ("+ <text>") */
 	/* Data responses: "* 12 FETCH (...)" has has_number=1, number=12,
 	 * keyword="FETCH"; "* LIST (...) "/" INBOX" has keyword "LIST".  The keyword
 	 * is upper-cased.  args holds the values after the keyword as a list
-	 * (for FETCH: one list value, the parenthesised attribute list). */
+	 * (for FETCH: one list value, the parenthesised attribute list).
+	 * Status responses have args NULL and keyword set to the upper-cased
+	 * status word ("OK", "BYE"...). */
 	int has_number;
 	uint32_t number;
 	const char *keyword;
@@ -98,26 +100,31 @@ struct imap_response {
  * `partial` is the response as far as parsed (kind, tag, number, keyword).
  * A NULL sink, or NULL begin, keeps every literal in memory. */
 struct imap_literal_sink {
-	int (*begin)(void *aux, const struct imap_response *partial, const char *key,
-		     uint64_t size, struct mf_err *err);
+	int (*begin)(void *aux, const struct imap_response *partial, const char *key, uint64_t size,
+	             struct mf_err *err);
 	int (*write)(void *aux, const char *data, size_t n, struct mf_err *err);
 	int (*end)(void *aux, struct mf_err *err);
 	void *aux;
 };
 
 struct imap_parser_limits {
-	size_t max_line;         /* bytes of one line segment outside literals (default 64 KiB) */
-	size_t max_mem_literal;  /* largest literal kept in memory (default 1 MiB) */
-	uint64_t max_literal;    /* largest literal at all, streamed or not (default 4 GiB) */
-	unsigned max_depth;      /* list nesting (default 32) */
-	size_t max_items;        /* values in one response (default 100000) */
+	size_t max_line;        /* bytes of one line segment outside literals (default 64 KiB) */
+	size_t max_mem_literal; /* largest literal kept in memory (default 1 MiB) */
+	uint64_t max_literal;   /* largest literal at all, streamed or not (default 4 GiB) */
+	unsigned max_depth;     /* list nesting (default 32) */
+	size_t max_items;       /* values in one response (default 100000) */
+	/* Bytes one response may hold in memory: strings, lists, in-memory
+	 * literals (default 64 MiB, at least max_mem_literal + 1 MiB).  Without
+	 * it max_items literals of max_mem_literal bytes each would be allowed. */
+	size_t max_response_mem;
 };
 
 struct imap_parser;
 
-/* limits may be NULL (defaults) and so may sink.  NULL when out of memory. */
+/* limits may be NULL (defaults) and so may sink; a zero field of limits takes
+ * its default.  NULL when out of memory. */
 struct imap_parser *imap_parser_new(const struct imap_parser_limits *limits,
-				    const struct imap_literal_sink *sink);
+                                    const struct imap_literal_sink *sink);
 void imap_parser_free(struct imap_parser *p);
 /* Replaces the sink (e.g. per command).  */
 void imap_parser_set_sink(struct imap_parser *p, const struct imap_literal_sink *sink);
@@ -128,7 +135,12 @@ void imap_parser_set_sink(struct imap_parser *p, const struct imap_literal_sink 
  * a response, -1 on a protocol error (err filled, scope CONN, code PROTO; the
  * parser is then unusable).  Literal bytes passed to a sink are consumed. */
 int imap_parser_next(struct imap_parser *p, const char *data, size_t len, size_t *consumed,
-		     const struct imap_response **out, struct mf_err *err);
+                     const struct imap_response **out, struct mf_err *err);
+
+/* Bytes the parser holds right now (arena, line buffer, value stack): stays
+ * flat over a session, since the arena is reset between responses.  For tests
+ * and diagnostics. */
+size_t imap_parser_mem_usage(const struct imap_parser *p);
 
 /* ---- helpers over parsed values ---- */
 

@@ -23,13 +23,15 @@ int imap_put_quoted(struct mf_buf *b, const char *s, size_t n);
 struct uidset {
 	struct uidrange {
 		uint32_t lo, hi;
-	} *r;         /* owned */
+	} * r; /* owned */
 	size_t n, cap;
 };
 
 void uidset_init(struct uidset *s);
 void uidset_free(struct uidset *s);
-int uidset_add(struct uidset *s, uint32_t uid);            /* 0 or -1 (memory) */
+/* 0 or -1 (memory, or UID 0, which is not a UID).  A reversed range (lo > hi)
+ * means hi..lo, as in IMAP. */
+int uidset_add(struct uidset *s, uint32_t uid);
 int uidset_add_range(struct uidset *s, uint32_t lo, uint32_t hi);
 int uidset_has(const struct uidset *s, uint32_t uid);
 uint64_t uidset_count(const struct uidset *s);
