@@ -33,6 +33,37 @@
  *
  * Loading is all or nothing for the caller: if nerrors > 0 nothing may be
  * started.  Warnings (e.g. a semicolon-separated file, accepted) do not block.
+ *
+ * Details an admin (and the caller) can rely on:
+ *
+ * - Spaces.  EmailAddress, UserName, UserRoot, TargetUserName and the header
+ *   names are trimmed (spaces and tabs).  Password and TargetPassword are
+ *   taken byte for byte, quoted or not: "a@b.c,alice, pw " gives the password
+ *   " pw " (with a WARNING that it begins or ends with a space).  Because
+ *   nothing is trimmed by the parser, a space between a delimiter and an
+ *   opening quote (a@b.c, "pw") or after a closing quote is a parse error
+ *   with a text that says so.
+ * - Blank lines, lines of only spaces and rows whose fields are all empty
+ *   (",," as Excel writes them) are skipped; they are not rows.  "Row X"
+ *   counts the remaining rows after the header (1 = the first); the line
+ *   number is always the physical line in the file.
+ * - Too many rows: the problem is reported once, on the line of the first row
+ *   past the limit; the remaining rows are still validated but not stored.
+ * - A quote error (unbalanced quotes) is reported on the line and column
+ *   where the broken field starts; reading resumes on the line after it, so
+ *   the rows a runaway quote swallowed are still checked.
+ * - Bytes that are not UTF-8 or a NUL byte are reported on their own line and
+ *   the column of the field holding them; a UTF-16 file is recognised by its
+ *   byte order mark.  Address checks are ASCII-case-insensitive.
+ * - At most CSVIN_MAX_PROBLEMS problems are listed; past that one final entry
+ *   "... and N more problems" (line 0, severity ERROR if any of them is an
+ *   error) ends the list.  nerrors counts every error found, listed or not.
+ * - rows holds only the rows without errors (none at all when the header has
+ *   one), so a caller could offer to skip the bad rows; with nerrors > 0 it
+ *   must not start anything by default.
+ * - Passwords may not contain a line break (a sign of a misplaced quote, and
+ *   no IMAP server takes one); other columns may not hold control characters.
+ *   Quoted line breaks are fine in columns mailferry ignores.
  */
 #ifndef MF_BATCH_CSVIN_H
 #define MF_BATCH_CSVIN_H
@@ -43,8 +74,10 @@ struct mf_buf;
 struct mf_err;
 struct mf_secret;
 
-#define CSVIN_MAX_ROWS 50000
-#define CSVIN_MAX_BYTES (10u * 1024 * 1024)
+#define CSVIN_MAX_ROWS     50000
+#define CSVIN_MAX_BYTES    (10u * 1024 * 1024)
+#define CSVIN_MAX_PROBLEMS 1000 /* listed; the rest are summed up in one entry */
+#define CSVIN_MAX_COLUMNS  256  /* a header with more columns is refused */
 
 struct csvin_row {
 	unsigned line;                     /* first physical line of the row */
@@ -62,39 +95,46 @@ struct csvin_problem {
 	unsigned line;   /* 0 when it concerns the whole file */
 	unsigned column; /* 0 when it concerns the whole row or file */
 	enum csvin_severity severity;
-	char *text;      /* owned */
+	char *text; /* owned */
 };
 
 struct csvin_options {
-	int allow_unknown_columns;   /* New-MigrationBatch -AllowUnknownColumnsInCsv */
-	int passwords_optional;      /* admin credentials: an empty Password is fine */
-	size_t max_rows;             /* 0: CSVIN_MAX_ROWS */
-	size_t max_bytes;            /* 0: CSVIN_MAX_BYTES */
+	int allow_unknown_columns; /* New-MigrationBatch -AllowUnknownColumnsInCsv */
+	int passwords_optional;    /* admin credentials: an empty Password (or no
+					Password column at all) is fine */
+	size_t max_rows;           /* 0: CSVIN_MAX_ROWS */
+	size_t max_bytes;          /* 0: CSVIN_MAX_BYTES */
 };
 
 struct csvin_result {
-	struct csvin_row *rows;         /* owned, nrows of them, in file order */
+	struct csvin_row *rows; /* owned, nrows of them, in file order */
 	size_t nrows;
-	struct csvin_problem *problems; /* owned, in line order */
+	struct csvin_problem *problems; /* owned, in line order (the summary last) */
 	size_t nproblems;
-	size_t nerrors;                 /* problems with severity ERROR */
-	char delimiter;                 /* ',' or ';' */
-	int has_userroot;               /* the UserRoot column is present */
-	int has_target_credentials;     /* TargetUserName/TargetPassword present */
+	size_t nerrors;             /* errors found (listed or summed up) */
+	char delimiter;             /* ',' or ';' */
+	int has_userroot;           /* the UserRoot column is present */
+	int has_target_credentials; /* TargetUserName/TargetPassword present */
 };
 
 /* Reads and validates a file.  Returns -1 only when the file cannot be read
  * or memory runs out (err filled); problems with the data are in *out with
- * 0 returned.  *out must be freed with csvin_result_free() either way. */
+ * 0 returned.  *out must be freed with csvin_result_free() either way.
+ * opts may be NULL (all defaults).  A file larger than max_bytes is reported
+ * as a problem without being read; a file other users can read gets a
+ * WARNING (it holds passwords).  Every copy of the file's bytes we make is
+ * wiped before it is freed. */
 int csvin_load_file(const char *path, const struct csvin_options *opts, struct csvin_result *out,
-		    struct mf_err *err);
+                    struct mf_err *err);
 /* Same for data already in memory (tests, fuzzing). */
 int csvin_load_mem(const char *data, size_t len, const struct csvin_options *opts,
-		   struct csvin_result *out, struct mf_err *err);
+                   struct csvin_result *out, struct mf_err *err);
 void csvin_result_free(struct csvin_result *r);
 
-/* The distinct domains of the EmailAddress column, lower-cased, sorted
- * (owned array of owned strings; free with csvin_strings_free). */
+/* The distinct domains of the EmailAddress column of the stored rows,
+ * lower-cased (ASCII), sorted (owned array of owned strings; free with
+ * csvin_strings_free).  With no rows: a non-NULL empty array and *n = 0;
+ * NULL only when out of memory. */
 char **csvin_domains(const struct csvin_result *r, size_t *n);
 void csvin_strings_free(char **v, size_t n);
 
