@@ -170,7 +170,7 @@ const char *dns_status_text(enum dns_status st)
 	case DNS_NOT_AUTH:
 		return "the server does not serve this zone (lame delegation)";
 	case DNS_CNAME_LOOP:
-		return "the name is an alias (CNAME) chain that loops";
+		return "the name is an alias (CNAME) chain that loops or never ends";
 	case DNS_LOCAL:
 		return "the lookup could not be made";
 	}
@@ -254,15 +254,11 @@ static int dns_chain_has(const struct dns_result *res, const char *name)
 	return 0;
 }
 
-/* Appends a CNAME target to the chain; 1 when it closes a loop or makes the
- * chain too long, 0 when appended, -1 out of memory. */
-static int dns_chain_add(struct dns_result *res, const char *name)
+/* Appends a name to the chain (no check). 0 or -1 out of memory. */
+static int dns_chain_push(struct dns_result *res, const char *name)
 {
-	char **c;
+	char **c = mf_realloc(res->chain, (res->n_chain + 1) * sizeof(*c));
 
-	if (dns_chain_has(res, name) || res->n_chain > DNS_MAX_HOPS)
-		return 1;
-	c = mf_realloc(res->chain, (res->n_chain + 1) * sizeof(*c));
 	if (!c)
 		return -1;
 	res->chain = c;
@@ -270,6 +266,27 @@ static int dns_chain_add(struct dns_result *res, const char *name)
 	if (!c[res->n_chain])
 		return -1;
 	res->n_chain++;
+	return 0;
+}
+
+/* Appends a CNAME target to the chain; 1 when it closes a loop (the name is
+ * appended once more, so the chain shows the loop: a -> b -> a) or makes the
+ * chain too long, 0 when appended, -1 out of memory. */
+static int dns_chain_add(struct dns_result *res, const char *name)
+{
+	if (dns_chain_has(res, name))
+		return dns_chain_push(res, name) < 0 ? -1 : 1;
+	if (res->n_chain > DNS_MAX_HOPS)
+		return 1;
+	return dns_chain_push(res, name) < 0 ? -1 : 0;
+}
+
+/* Whether the chain ends with a name seen before (a loop, not just long). */
+static int dns_chain_loops(const struct dns_result *res)
+{
+	for (size_t i = 0; i + 1 < res->n_chain; i++)
+		if (dns_name_eq(res->chain[i], res->chain[res->n_chain - 1]))
+			return 1;
 	return 0;
 }
 
@@ -430,14 +447,28 @@ static uint32_t dns_ttl(const ns_rr *rr)
 	return t > 0x7fffffffu ? 0 : t;
 }
 
+/* A packet that fails half-way leaves no records behind. */
+static void dns_rr_clear(struct dns_result *res)
+{
+	for (size_t i = 0; i < res->n_rr; i++) {
+		free(res->rr[i].owner);
+		free(res->rr[i].data);
+	}
+	free(res->rr);
+	res->rr = NULL;
+	res->n_rr = 0;
+}
+
 static int dns_malformed(struct dns_result *res, struct mf_err *err, const char *why)
 {
+	dns_rr_clear(res);
 	res->status = DNS_MALFORMED;
 	return mf_fail(err, DNS_SCOPE, MF_E_PROTO, "%s", why);
 }
 
 static int dns_nomem(struct dns_result *res, struct mf_err *err)
 {
+	dns_rr_clear(res);
 	res->status = DNS_LOCAL;
 	return mf_fail_nomem(err, DNS_SCOPE);
 }
@@ -598,6 +629,8 @@ static int dns_parse_into(const unsigned char *pkt, size_t len, uint16_t qtype, 
 		if (!res->zone)
 			return dns_nomem(res, err);
 	}
+	if (res->rcode != ns_r_noerror)
+		dns_rr_clear(res); /* records with an error code are not an answer */
 	switch (res->rcode) {
 	case ns_r_noerror:
 		res->status = res->n_rr ? DNS_ANSWER : DNS_NODATA;
@@ -1269,15 +1302,15 @@ static int dns_finish(struct dns_result *out, int rc, const struct dns_why *w, c
 		        tn, q, prefix, out->server);
 		break;
 	case DNS_CNAME_LOOP: {
-		size_t used = (size_t)snprintf(s, n,
-		                               "%s %s: %sthe name is an alias (CNAME) chain "
-		                               "that loops or is too long: ",
-		                               tn, q, prefix);
+		int loops = dns_chain_loops(out);
+		size_t used = (size_t)snprintf(
+		        s, n, "%s %s: %sthe name is an alias (CNAME) chain %s: ", tn, q, prefix,
+		        loops ? "that loops" : "longer than 8 aliases");
 
 		for (size_t i = 0; i < out->n_chain && used < n; i++)
 			used += (size_t)snprintf(s + used, n - used, "%s%s", i ? " -> " : "",
 			                         out->chain[i]);
-		if (used < n && out->n_chain)
+		if (used < n && out->n_chain && !loops)
 			dns_fmt(s + used, n - used, " -> ...");
 		break;
 	}
@@ -1314,11 +1347,7 @@ static int dns_merge(struct dns_result *out, struct dns_result *hop, struct mf_e
 	free(out->zone);
 	out->zone = hop->zone;
 	hop->zone = NULL;
-	for (size_t i = 0; i < out->n_rr; i++) {
-		free(out->rr[i].owner);
-		free(out->rr[i].data);
-	}
-	free(out->rr);
+	dns_rr_clear(out);
 	out->rr = hop->rr;
 	out->n_rr = hop->n_rr;
 	hop->rr = NULL;
@@ -1331,6 +1360,7 @@ static void dns_take_failure(struct dns_result *out, const struct dns_result *ho
 {
 	out->status = hop->status;
 	out->rcode = hop->rcode;
+	out->authoritative = hop->authoritative;
 	memcpy(out->server, hop->server, sizeof(out->server));
 	if (hop->status == DNS_CNAME_LOOP) {
 		/* show the loop as seen in the packet, after the hops before it */

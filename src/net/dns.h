@@ -81,7 +81,7 @@ enum dns_status {
 struct dns_rr {
 	uint16_t type;
 	uint16_t pref;        /* MX only */
-	uint32_t ttl;         /* seconds, as the server sent it */
+	uint32_t ttl;         /* seconds, as the server sent it (a cache's countdown) */
 	uint32_t soa_minimum; /* SOA only */
 	char *owner;          /* owned: the name the record belongs to */
 	char *data;           /* owned */
@@ -92,36 +92,51 @@ struct dns_rr {
 struct dns_result {
 	enum dns_status status;
 	uint16_t qtype;
-	int rcode;         /* the DNS response code when a server answered, else -1 */
-	int authoritative; /* the answer came with the AA bit (from the zone's own server) */
-	char *qname;       /* owned: the name asked, as given (without trailing dot) */
-	char *canonical;   /* owned: the name the records belong to after following
-			    * CNAMEs (equals qname when there was no alias) */
-	char **chain;      /* owned: qname, then each CNAME target followed, n_chain names */
+	/* the DNS response code when a server answered, else -1 */
+	int rcode;
+	/* the answer came with the AA bit (from the zone's own server) */
+	int authoritative;
+	/* owned: the name asked, as given (without trailing dot) */
+	char *qname;
+	/* owned: the name the records belong to after following CNAMEs (equals
+	 * qname when there was no alias) */
+	char *canonical;
+	/* owned: qname, then each CNAME target followed; on DNS_CNAME_LOOP the
+	 * name that closes the loop is repeated at the end (a -> b -> a) */
+	char **chain;
 	size_t n_chain;
-	struct dns_rr *rr; /* owned: records of qtype at `canonical`; MX sorted by
-			    * preference (then host), others in answer order */
+	/* owned: records of qtype at `canonical`, present only with status
+	 * DNS_ANSWER; MX sorted by preference (then host), others in answer order */
+	struct dns_rr *rr;
 	size_t n_rr;
-	char *zone;        /* owned: zone apex from an SOA in the answer (NULL: not known) */
-	uint32_t neg_ttl;  /* NXDOMAIN/NODATA: how long resolvers may cache the
-			    * absence (RFC 2308: min of SOA TTL and minimum), 0 unknown */
-	char server[320];  /* who answered: "127.0.0.1:53", or in authoritative mode
-			    * "ns1.contoso.com (192.0.2.1:53)"; empty if nobody did */
-	char summary[400]; /* one sentence for the admin, e.g. "MX contoso.com: the
-			    * domain does not exist (NXDOMAIN from 10.0.0.53:53)" */
+	/* owned: zone apex from an SOA in the answer (NULL: not known) */
+	char *zone;
+	/* NXDOMAIN/NODATA: how long resolvers may cache the absence (RFC 2308:
+	 * the smaller of the SOA's TTL and minimum), 0 when unknown */
+	uint32_t neg_ttl;
+	/* who answered: "127.0.0.1:53", or in authoritative mode
+	 * "ns1.contoso.com (192.0.2.1:53)"; for failures, the server whose
+	 * failure is reported; empty if no server was involved */
+	char server[320];
+	/* one sentence for the admin, e.g. "MX contoso.com: the domain does not
+	 * exist (NXDOMAIN from 10.0.0.53:53)" */
+	char summary[400];
 };
 
 /* Options; a zero field means "the default". */
 struct dns_opts {
-	int timeout_ms;     /* one try at one server; default: resolv.conf `timeout`
-			 * (glibc: 5 s) for the system resolver, 3000 ms otherwise */
-	int attempts;       /* rounds over the server list; default: resolv.conf
-			 * `attempts` (glibc: 2), 2 otherwise */
-	int total_ms;       /* hard bound for one dns_query*() call, everything
-			 * included (retries, TCP, CNAME hops, authoritative mode);
-			 * default 20000 */
-	uint16_t auth_port; /* port of authoritative servers in dns_query_auth();
-			     * default 53 (the tests point it at their own server) */
+	/* one try at one server; default: resolv.conf `timeout` (glibc: 5 s) for
+	 * the system resolver, 3000 ms otherwise */
+	int timeout_ms;
+	/* rounds over the server list (only servers that stayed silent are asked
+	 * again); default: resolv.conf `attempts` (glibc: 2), 2 otherwise */
+	int attempts;
+	/* hard bound for one dns_query*() call, everything included (retries,
+	 * TCP, CNAME hops, authoritative mode); default 20000 */
+	int total_ms;
+	/* port of authoritative servers in dns_query_auth(); default 53 (the
+	 * tests point it at their own server) */
+	uint16_t auth_port;
 };
 
 #define DNS_MAX_SERVERS 8
@@ -133,7 +148,7 @@ struct dns_resolver;
  * NULL.  Returns an owned handle (dns_resolver_free) or NULL with err filled. */
 struct dns_resolver *dns_resolver_system(const struct dns_opts *opts, struct mf_err *err);
 
-/* Explicit servers: "192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]:53",
+/* Explicit servers: "192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]:53", "[2001:db8::1]",
  * "2001:db8::1" (numeric addresses only: no DNS is needed to find DNS), at most
  * DNS_MAX_SERVERS, asked in order.  Returns an owned handle or NULL (MF_E_CONFIG
  * naming the bad entry, or MF_E_NOMEM). */
