@@ -1628,6 +1628,10 @@ int dns_query_auth(const struct dns_resolver *r, const char *name, enum dns_type
 		auth.need_aa = 1;
 		rc = dns_hop(&auth, (uint16_t)type, out, &w, err);
 		dns_fmt(prefix, sizeof(prefix), "authoritative servers of %.200s: ", zone);
+		if (rc >= 0 && !out->zone) {
+			out->zone = zone; /* the zone we found is the one that answered */
+			zone = NULL;
+		}
 		free(zone);
 		if (rc < 0)
 			return dns_finish(out, -1, &w, prefix, err);
