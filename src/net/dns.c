@@ -1090,6 +1090,55 @@ static int dns_rank(enum dns_status st)
 	}
 }
 
+/* One try at one server: UDP, then TCP when the answer is truncated.  A packet
+ * is decoded into *tmp (started here: tmp->qname set means a packet came).
+ * Returns DNS_ANSWER when *tmp is a definite answer (NOERROR or NXDOMAIN, and
+ * authoritative when a->need_aa), DNS_CNAME_LOOP (also definite), DNS_LOCAL
+ * with err filled (out of memory, no socket), else the class of the failure. */
+static enum dns_status dns_try(const struct dns_ask *a, const struct dns_server *s,
+                               unsigned char *q, size_t qlen, unsigned char *buf, const char *name,
+                               uint16_t type, int follow_cname, struct dns_result *tmp, int *follow,
+                               struct dns_why *tw, struct mf_err *err)
+{
+	int64_t deadline = mono_ms() + a->timeout_ms;
+	uint16_t id = dns_new_id();
+	struct mf_err perr = {0};
+	enum dns_status st;
+	size_t alen = 0;
+
+	memset(tmp, 0, sizeof(*tmp));
+	dns_set_id(q, id);
+	st = dns_udp(s, q, qlen, id, deadline < a->deadline ? deadline : a->deadline, buf, &alen,
+	             tw);
+	if (st == DNS_ANSWER && (buf[2] & 0x02)) {
+		/* truncated (TC): ask again over TCP, with a fresh try budget */
+		deadline = mono_ms() + a->timeout_ms;
+		st = dns_tcp(s, q, qlen, id, deadline < a->deadline ? deadline : a->deadline, buf,
+		             &alen, tw);
+	}
+	if (st == DNS_LOCAL) {
+		mf_fail(err, DNS_SCOPE, MF_E_IO, "%s", tw->detail);
+		return DNS_LOCAL;
+	}
+	if (st != DNS_ANSWER)
+		return st;
+	if (dns_result_start(tmp, name, type) < 0) {
+		dns_nomem(tmp, err);
+		return DNS_LOCAL;
+	}
+	if (dns_parse_into(buf, alen, type, follow_cname, tmp, follow, &perr) < 0) {
+		if (tmp->status == DNS_LOCAL) {
+			dns_nomem(tmp, err);
+			return DNS_LOCAL;
+		}
+		dns_fmt(tw->detail, sizeof(tw->detail), "%s", perr.msg);
+		return tmp->status; /* MALFORMED or CNAME_LOOP */
+	}
+	if (tmp->rcode != ns_r_noerror && tmp->rcode != ns_r_nxdomain)
+		return tmp->status; /* SERVFAIL, REFUSED, another rcode */
+	return a->need_aa && !tmp->authoritative ? DNS_NOT_AUTH : DNS_ANSWER;
+}
+
 /* Asks one question (no CNAME hop across packets) of the servers in turn.
  * *out is started here.  0 with a definite answer (NOERROR or NXDOMAIN), -1
  * with out->status, out->server and w describing the most telling failure. */
@@ -1098,8 +1147,8 @@ static int dns_ask(const struct dns_ask *a, const char *name, uint16_t type, int
 {
 	unsigned char q[DNS_QUERY_MAX];
 	unsigned char *buf;
-	size_t qlen, alen = 0;
-	char answered[DNS_MAX_SERVERS + 1] = {0};
+	size_t qlen;
+	char answered[DNS_MAX_SERVERS] = {0};
 	int best = -1;
 
 	*follow = 0;
@@ -1119,86 +1168,37 @@ static int dns_ask(const struct dns_ask *a, const char *name, uint16_t type, int
 	out->status = DNS_TIMEOUT;
 	for (int round = 0; round < a->attempts; round++) {
 		for (size_t i = 0; i < a->n && i < DNS_MAX_SERVERS; i++) {
-			const struct dns_server *s = &a->srv[i];
 			struct dns_why tw = {.timeout_ms = a->timeout_ms};
 			struct dns_result tmp;
-			int64_t now = mono_ms(), try_deadline = now + a->timeout_ms;
-			uint16_t id = dns_new_id();
 			enum dns_status st;
-			int tfollow = 0, got_packet = 0;
+			int tfollow = 0;
 
 			if (answered[i])
 				continue; /* it said SERVFAIL/REFUSED...: asking again won't help */
-			if (now >= a->deadline)
+			if (mono_ms() >= a->deadline)
 				goto done;
-			if (try_deadline > a->deadline)
-				try_deadline = a->deadline;
-			dns_set_id(q, id);
 			w->tries++;
-			st = dns_udp(s, q, qlen, id, try_deadline, buf, &alen, &tw);
-			if (st == DNS_ANSWER && (buf[2] & 0x02)) {
-				/* truncated (TC): ask again over TCP, with a fresh try budget */
-				try_deadline = mono_ms() + a->timeout_ms;
-				if (try_deadline > a->deadline)
-					try_deadline = a->deadline;
-				st = dns_tcp(s, q, qlen, id, try_deadline, buf, &alen, &tw);
-			}
-			if (st == DNS_LOCAL) {
+			st = dns_try(a, &a->srv[i], q, qlen, buf, name, type, follow_cname, &tmp,
+			             &tfollow, &tw, err);
+			if (st == DNS_ANSWER || st == DNS_CNAME_LOOP || st == DNS_LOCAL) {
 				free(buf);
-				out->status = DNS_LOCAL;
-				*w = tw;
-				return mf_fail(err, DNS_SCOPE, MF_E_IO, "%s", tw.detail);
+				dns_result_free(out);
+				*out = tmp; /* its status: ANSWER, NODATA, NXDOMAIN or CNAME_LOOP */
+				if (st == DNS_LOCAL)
+					out->status = DNS_LOCAL;
+				dns_fmt(out->server, sizeof(out->server), "%s", a->srv[i].label);
+				*follow = st == DNS_ANSWER ? tfollow : 0;
+				if (st == DNS_LOCAL)
+					*w = tw;
+				return st == DNS_ANSWER ? 0 : -1;
 			}
-			memset(&tmp, 0, sizeof(tmp));
-			if (st == DNS_ANSWER) {
-				struct mf_err perr = {0};
-
-				answered[i] = 1;
-				got_packet = 1;
-				if (dns_result_start(&tmp, name, type) < 0) {
-					dns_result_free(&tmp);
-					free(buf);
-					return dns_nomem(out, err);
-				}
-				if (dns_parse_into(buf, alen, type, follow_cname, &tmp, &tfollow,
-				                   &perr) < 0) {
-					if (tmp.status == DNS_LOCAL) {
-						dns_result_free(&tmp);
-						free(buf);
-						return dns_nomem(out, err);
-					}
-					st = tmp.status; /* MALFORMED or CNAME_LOOP */
-					dns_fmt(tw.detail, sizeof(tw.detail), "%s", perr.msg);
-					if (st == DNS_CNAME_LOOP) {
-						/* a loop inside the answer is a definite fact */
-						dns_result_free(out);
-						*out = tmp;
-						dns_fmt(out->server, sizeof(out->server), "%s",
-						        s->label);
-						free(buf);
-						return -1;
-					}
-				} else if ((tmp.rcode == ns_r_noerror ||
-				            tmp.rcode == ns_r_nxdomain) &&
-				           (!a->need_aa || tmp.authoritative)) {
-					dns_result_free(out);
-					*out = tmp;
-					dns_fmt(out->server, sizeof(out->server), "%s", s->label);
-					*follow = tfollow;
-					free(buf);
-					return 0;
-				} else if (tmp.rcode == ns_r_noerror ||
-				           tmp.rcode == ns_r_nxdomain) {
-					st = DNS_NOT_AUTH;
-				} else {
-					st = tmp.status;
-				}
-			}
+			if (tmp.qname)
+				answered[i] = 1; /* a packet came: this server has had its say */
 			if (dns_rank(st) > best) {
 				best = dns_rank(st);
 				out->status = st;
-				out->rcode = got_packet ? tmp.rcode : -1;
-				dns_fmt(out->server, sizeof(out->server), "%s", s->label);
+				out->rcode = tmp.qname ? tmp.rcode : -1;
+				dns_fmt(out->server, sizeof(out->server), "%s", a->srv[i].label);
 				dns_fmt(w->detail, sizeof(w->detail), "%s", tw.detail);
 			}
 			dns_result_free(&tmp);
