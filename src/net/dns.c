@@ -346,21 +346,21 @@ static int dns_rdata_name(const ns_msg *h, const unsigned char *p, size_t len, c
 	return 0;
 }
 
-/* TXT: <len><bytes>... joined, with non-printable bytes and '\' as \DDD. */
-static char *dns_txt_join(const unsigned char *p, size_t len)
+/* TXT: <len><bytes>... joined, with non-printable bytes and '\' as \DDD.
+ * 0, -1 when a string runs past the record, -2 out of memory. */
+static int dns_txt_join(const unsigned char *p, size_t len, char **text)
 {
 	char *out = mf_malloc(len * 4 + 1), *o = out;
 	size_t off = 0;
 
 	if (!out)
-		return NULL;
+		return -2;
 	while (off < len) {
 		size_t l = p[off++];
 
 		if (l > len - off) {
 			free(out);
-			errno = EBADMSG;
-			return NULL;
+			return -1;
 		}
 		for (size_t i = 0; i < l; i++) {
 			unsigned char c = p[off + i];
@@ -373,11 +373,32 @@ static char *dns_txt_join(const unsigned char *p, size_t len)
 		off += l;
 	}
 	*o = 0;
-	return out;
+	*text = out;
+	return 0;
+}
+
+/* SOA: MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM, nothing more or less. */
+static int dns_soa_decode(const ns_msg *h, const unsigned char *p, size_t len, struct dns_rr *rec)
+{
+	char mname[NS_MAXDNAME], rname[NS_MAXDNAME];
+	int n1, n2;
+
+	if (len == 0)
+		return -1;
+	n1 = ns_name_uncompress(ns_msg_base(*h), ns_msg_end(*h), p, mname, sizeof(mname));
+	if (n1 <= 0 || (size_t)n1 >= len)
+		return -1;
+	n2 = ns_name_uncompress(ns_msg_base(*h), ns_msg_end(*h), p + n1, rname, sizeof(rname));
+	if (n2 <= 0 || len - (size_t)n1 < (size_t)n2 || len - (size_t)n1 - (size_t)n2 != 20)
+		return -1;
+	p += len - 4;
+	rec->soa_minimum = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	rec->data = dns_name_dup(mname);
+	return rec->data ? 0 : -2;
 }
 
 /* Fills rec->data (and pref / soa_minimum) from an RR's rdata.  0, -1 when the
- * rdata is malformed (errno EBADMSG), -2 out of memory. */
+ * rdata is malformed, -2 out of memory. */
 static int dns_rr_decode(const ns_msg *h, const ns_rr *rr, struct dns_rr *rec)
 {
 	const unsigned char *p = ns_rr_rdata(*rr);
@@ -406,33 +427,9 @@ static int dns_rr_decode(const ns_msg *h, const ns_rr *rr, struct dns_rr *rec)
 		rec->data = mf_strdup(addr);
 		break;
 	case DNS_T_TXT:
-		errno = 0;
-		rec->data = dns_txt_join(p, len);
-		if (!rec->data && errno == EBADMSG)
-			return -1;
-		break;
-	case DNS_T_SOA: {
-		int n1, n2;
-
-		if (len == 0)
-			return -1;
-		n1 = ns_name_uncompress(ns_msg_base(*h), ns_msg_end(*h), p, name, sizeof(name));
-		if (n1 <= 0 || (size_t)n1 >= len)
-			return -1;
-		{
-			char rname[NS_MAXDNAME];
-
-			n2 = ns_name_uncompress(ns_msg_base(*h), ns_msg_end(*h), p + n1, rname,
-			                        sizeof(rname));
-		}
-		if (n2 <= 0 || len - (size_t)n1 < (size_t)n2 || len - (size_t)n1 - (size_t)n2 != 20)
-			return -1;
-		p += len - 4;
-		rec->soa_minimum =
-		        (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-		rec->data = dns_name_dup(name);
-		break;
-	}
+		return dns_txt_join(p, len, &rec->data);
+	case DNS_T_SOA:
+		return dns_soa_decode(h, p, len, rec);
 	default:
 		return -1;
 	}
@@ -1474,7 +1471,7 @@ static int dns_find_zone(const struct dns_ask *a, const char *name, char **zone,
 		if (tmp.status == DNS_ANSWER) {
 			dns_result_free(&tmp);
 			*zone = owned ? owned : mf_strdup(n);
-			return *zone ? 0 : mf_fail_nomem(err, DNS_SCOPE);
+			return *zone ? 0 : dns_nomem(fail, err);
 		}
 		if (tmp.zone && dns_name_under(n, tmp.zone) && !dns_name_eq(n, tmp.zone)) {
 			/* the SOA of a negative answer names the enclosing zone */
@@ -1502,7 +1499,7 @@ static int dns_find_zone(const struct dns_ask *a, const char *name, char **zone,
 			if (!next) {
 				dns_result_free(&tmp);
 				free(owned);
-				return mf_fail_nomem(err, DNS_SCOPE);
+				return dns_nomem(fail, err);
 			}
 			free(owned);
 			owned = next;
@@ -1510,7 +1507,10 @@ static int dns_find_zone(const struct dns_ask *a, const char *name, char **zone,
 		}
 		dns_result_free(&tmp);
 	}
+	/* not reached: every turn shortens the name */
 	free(owned);
+	fail->status = DNS_NOT_AUTH;
+	dns_fmt(w->detail, sizeof(w->detail), "no zone found for %.200s", name);
 	return -1;
 }
 
@@ -1541,7 +1541,7 @@ static int dns_zone_servers(const struct dns_resolver *r, const struct dns_ask *
 				dns_result_free(&ad);
 				if (nomem) {
 					dns_result_free(&ns);
-					return mf_fail_nomem(err, DNS_SCOPE);
+					return dns_nomem(fail, err);
 				}
 				continue;
 			}
@@ -1572,10 +1572,15 @@ static int dns_zone_servers(const struct dns_resolver *r, const struct dns_ask *
 		}
 	}
 	if (*nsrv == 0) {
+		if (ns.n_rr)
+			dns_fmt(w->detail, sizeof(w->detail),
+			        "no address found for the name servers of %.200s (%.200s...)", zone,
+			        ns.rr[0].data);
+		else
+			dns_fmt(w->detail, sizeof(w->detail), "the zone %.200s has no NS records",
+			        zone);
 		*fail = ns;
 		fail->status = DNS_NOT_AUTH;
-		dns_fmt(w->detail, sizeof(w->detail),
-		        "no address found for the name servers of %.200s", zone);
 		fail->server[0] = 0;
 		return -1;
 	}
@@ -1604,7 +1609,7 @@ int dns_query_auth(const struct dns_resolver *r, const char *name, enum dns_type
 
 		if (dns_find_zone(&rec, out->chain[out->n_chain - 1], &zone, &fail, &w, err) < 0 ||
 		    dns_zone_servers(r, &rec, zone, srv, &nsrv, &fail, &w, err) < 0) {
-			int nomem = (err && err->code == MF_E_NOMEM) || fail.status == DNS_LOCAL;
+			int nomem = fail.status == DNS_LOCAL && (!err || err->code == MF_E_NOMEM);
 
 			dns_fmt(prefix, sizeof(prefix),
 			        "cannot find the authoritative servers%s%.200s: ",
