@@ -1036,7 +1036,8 @@ static enum dns_status dns_tcp(const struct dns_server *s, const unsigned char *
 		dns_why_errno(w, "cannot open a TCP socket", errno);
 		return DNS_LOCAL;
 	}
-	if (connect(fd, (const struct sockaddr *)&s->ss, s->len) < 0 && errno != EINPROGRESS) {
+	if (connect(fd, (const struct sockaddr *)&s->ss, s->len) < 0 && errno != EINPROGRESS &&
+	    errno != EINTR) {
 		dns_why_errno(w, "cannot connect over TCP", errno);
 		close(fd);
 		return DNS_UNREACHABLE;
@@ -1765,6 +1766,19 @@ int dns_txt_ms_verification(const char *txt, char *out, size_t n)
 		out[k] = 0;
 	}
 	return 1;
+}
+
+void dns_mx_tally(const struct dns_result *res, const char *domain, size_t *m365, size_t *other)
+{
+	*m365 = *other = 0;
+	for (size_t i = 0; i < res->n_rr; i++) {
+		if (res->rr[i].type != DNS_T_MX)
+			continue;
+		if (dns_mx_is_m365(domain, res->rr[i].data) == DNS_MX_M365)
+			(*m365)++;
+		else
+			(*other)++;
+	}
 }
 
 size_t dns_result_spf(const struct dns_result *res, const char **first)

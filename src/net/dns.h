@@ -25,8 +25,12 @@
  * Thread safety: a struct dns_resolver is never modified after it is built,
  * so any number of threads may query through the same one at once; every
  * query uses its own sockets and buffers.  Nothing here writes to stdout or
- * stderr.  Queries never block for longer than the resolver's total_ms
- * (below), whatever the servers do.
+ * stderr.  Queries block the calling thread, but never for longer than the
+ * resolver's total_ms (below) whatever the servers do: run them from a check
+ * worker, never from the UI thread (R-28).
+ *
+ * Errors: every failure is reported with scope MF_SCOPE_CONN (asking again
+ * later may work) and a code from the list at dns_query().
  *
  * Names are given in ASCII (IDN domains in their xn-- form), absolute: no
  * search list or ndots rule from resolv.conf is applied, a trailing dot is
@@ -229,6 +233,17 @@ enum dns_m365_mx {
 /* Whether MX host `exchange` is Microsoft 365's inbound host for `domain`
  * (contoso.com -> contoso-com.mail.protection.outlook.com). */
 enum dns_m365_mx dns_mx_is_m365(const char *domain, const char *exchange);
+
+/* Counts the MX records of an MX result that are Microsoft 365's for domain
+ * (*m365) and the others (*other: other providers, another domain's
+ * Microsoft host, a null MX).  m365 > 0 with other > 0 is the "old and new MX
+ * at once" state of a cut-over in progress (R-28: WARN, not PASS). */
+void dns_mx_tally(const struct dns_result *res, const char *domain, size_t *m365, size_t *other);
+
+/* Microsoft's guidance (reference 3.6): lower the MX TTL to this or less
+ * before the cut-over, and keep syncing this long after changing the MX. */
+#define DNS_M365_MX_TTL_MAX          3600
+#define DNS_M365_SYNC_AFTER_MX_HOURS 72
 
 /* The host Microsoft 365 expects as MX for domain (malloc'd, NULL on OOM). */
 char *dns_m365_mx_host(const char *domain);

@@ -18,6 +18,8 @@
  *   m365-mx HOST yes|no|other-domain     (with --m365, for MX answers)
  *   spf yes|no TEXT                      (with --m365, for SPF TXT records)
  *   ms-verify VALUE                      (with --m365, for MS=ms... records)
+ *   m365-tally M OTHER                   (with --m365, MX: Microsoft's / others)
+ *   spf-records N                        (with --m365, TXT: how many are SPF)
  *   summary ...
  *   error CODE ...        (when the lookup returned -1)
  *
@@ -91,6 +93,12 @@ static void print_m365(struct mf_buf *o, const struct dns_result *res, const cha
 			           rr->data);
 		if (rr->type == DNS_T_TXT && dns_txt_ms_verification(rr->data, ms, sizeof(ms)))
 			buf_printf(o, "ms-verify %s\n", ms);
+	}
+	if (res->qtype == DNS_T_MX) {
+		size_t m365, other;
+
+		dns_mx_tally(res, domain, &m365, &other);
+		buf_printf(o, "m365-tally %zu %zu\n", m365, other);
 	}
 	if (res->qtype == DNS_T_TXT)
 		buf_printf(o, "spf-records %zu\n", dns_result_spf(res, NULL));

@@ -821,6 +821,30 @@ START_TEST(m365_mx_hosts_are_recognised)
 }
 END_TEST
 
+START_TEST(mx_tally_counts_old_and_new)
+{
+	struct pkt p;
+	struct dns_result res;
+	struct mf_err err;
+	size_t m365, other;
+
+	p_hdr(&p, F_QR, 1, 4, 0, 0);
+	p_question(&p, "both.test", DNS_T_MX);
+	p_mx(&p, "both.test", 60, 0, "both-test.mail.protection.outlook.com");
+	p_mx(&p, "both.test", 60, 5, "both-test.e-v1.mx.microsoft");
+	p_mx(&p, "both.test", 60, 10, "mx1.old-provider.example");
+	p_mx(&p, "both.test", 60, 20, "contoso-com.mail.protection.outlook.com");
+	ck_assert_int_eq(parse(&p, "both.test", DNS_T_MX, &res, &err), 0);
+	dns_mx_tally(&res, "both.test", &m365, &other);
+	ck_assert_uint_eq(m365, 2);
+	ck_assert_uint_eq(other, 2);
+	dns_result_free(&res);
+	memset(&res, 0, sizeof(res));
+	dns_mx_tally(&res, "both.test", &m365, &other);
+	ck_assert_uint_eq(m365 + other, 0);
+}
+END_TEST
+
 START_TEST(spf_include_of_microsoft_is_recognised)
 {
 	ck_assert(dns_spf_includes_m365("v=spf1 include:spf.protection.outlook.com -all"));
@@ -1001,6 +1025,7 @@ static Suite *dns_suite(void)
 	tcase_add_test(t, mutated_packets_never_crash);
 	tcase_add_test(t, running_out_of_memory_fails_cleanly);
 	tcase_add_test(t, m365_mx_hosts_are_recognised);
+	tcase_add_test(t, mx_tally_counts_old_and_new);
 	tcase_add_test(t, spf_include_of_microsoft_is_recognised);
 	tcase_add_test(t, ms_verification_records_are_extracted);
 	tcase_add_test(t, server_addresses_parse);
