@@ -1,1 +1,2 @@
-# src/net/dns.mk: DNS MX/TXT/CNAME with TTLs (dns helper)
+# src/net/dns.mk: DNS MX/TXT/CNAME/NS with TTLs over glibc's libresolv (dns helper)
+libmfcore_a_SOURCES += src/net/dns.c src/net/dns.h
