@@ -18,6 +18,11 @@
 #include "version.h"
 
 static const struct cli_command commands[] = {
+	{"batch", cmd_batch, "create|set|list|show|delete", "manage migration batches"},
+	{"migrate", cmd_migrate, "NAME [--dry-run]", "copy the mail: first sync or delta"},
+	{"verify", cmd_verify, "NAME", "check that every message is on the target"},
+	{"status", cmd_status, "NAME [--json]", "each mailbox's state"},
+	{"report", cmd_report, "NAME [--format F]", "batch report as CSV or JSON"},
 	{"demo", cmd_demo, "", "local source and target servers with sample mail"},
 };
 

@@ -33,6 +33,11 @@ void cli_usage(FILE *out);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* subcommands */
+int cmd_batch(int argc, char **argv, struct cli_globals *g);
 int cmd_demo(int argc, char **argv, struct cli_globals *g);
+int cmd_migrate(int argc, char **argv, struct cli_globals *g);
+int cmd_report(int argc, char **argv, struct cli_globals *g);
+int cmd_status(int argc, char **argv, struct cli_globals *g);
+int cmd_verify(int argc, char **argv, struct cli_globals *g);
 
 #endif

@@ -1,0 +1,1 @@
+# fuzz_json: see tests/fuzz/local.mk for the pattern (not written yet)
