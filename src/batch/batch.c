@@ -728,14 +728,19 @@ int batch_open(const char *name, unsigned flags, struct mf_batch **out, struct m
 			       "no batch named '%s' (create it with 'mailferry batch create')", name);
 	}
 	free(path);
-	b->settings.name = mf_strdup(name);
+	b->settings.name = mf_strdup(name); /* for the lock's message */
 	if ((flags & BATCH_LOCK) && take_lock(b, err)) {
 		batch_close(b);
 		return -1;
 	}
+	batch_settings_clear(&b->settings);
 	if (open_ledger(b, err) || load_settings(b->ledger, &b->settings, err)) {
 		batch_close(b);
 		return -1;
+	}
+	if (!b->settings.name && !(b->settings.name = mf_strdup(name))) {
+		batch_close(b);
+		return mf_fail_nomem(err, MF_SCOPE_BATCH);
 	}
 	*out = b;
 	return 0;

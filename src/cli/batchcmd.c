@@ -411,7 +411,7 @@ static int parse_settings(int argc, char **argv, struct mf_batch_settings *s,
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", setting_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", setting_opts, NULL)) != -1) {
 		if (c == 'h')
 			return 1;
 		if (c == '?')

@@ -130,7 +130,7 @@ int cmd_demo(int argc, char **argv, struct cli_globals *g)
 	int c, sig, rc = MF_EXIT_OK;
 
 	(void)g;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			printf("Usage: mailferry demo\n"
 			       "Starts local source and target IMAP servers with sample mail.\n");

@@ -311,7 +311,7 @@ static int parse_run_args(int argc, char **argv, struct cli_globals *g, struct r
 	a->batch = g->batch;
 	a->keep_running = g->keep_running;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+b:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:h", opts, NULL)) != -1) {
 		switch (c) {
 		case R_DRY:
 			a->dry_run = 1;

@@ -58,7 +58,7 @@ static int parse_name(int argc, char **argv, struct cli_globals *g, const char *
 
 	*name = g->batch;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+b:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			*json = 1;

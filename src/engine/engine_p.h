@@ -109,6 +109,7 @@ struct folder_work {
 	size_t npending;
 	uint64_t pending_bytes;
 	uint64_t total_bytes;           /* of every source message of the folder */
+	uint32_t scan_uidvalidity;      /* the source UIDVALIDITY the scan saw */
 	int unchanged;                  /* nothing to do: the quick path */
 };
 void folder_work_clear(struct folder_work *w);

@@ -251,6 +251,7 @@ int folder_scan(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 	}
 	if (imap_select(m->src, name, 1, err))
 		return -1;
+	w->scan_uidvalidity = imap_selected_state(m->src)->uidvalidity;
 	if (w->row.src_uidvalidity &&
 	    w->row.src_uidvalidity != imap_selected_state(m->src)->uidvalidity &&
 	    remap_source(m, w, err))
@@ -855,9 +856,7 @@ static int read_only_pass(struct mbx_ctx *m, struct folder_work *w, struct mf_er
 
 static int save_markers(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 {
-	const struct imap_selected *src = imap_selected_state(m->src);
-
-	w->row.src_uidvalidity = src->uidvalidity ? src->uidvalidity : w->st.uidvalidity;
+	w->row.src_uidvalidity = w->scan_uidvalidity ? w->scan_uidvalidity : w->st.uidvalidity;
 	w->row.src_uidnext = w->st.uidnext;
 	w->row.src_exists = w->st.messages;
 	w->row.msgs_total = w->st.messages;
@@ -869,6 +868,20 @@ static int save_markers(struct mbx_ctx *m, struct folder_work *w, struct mf_err 
 	return ledger_folder_update(m->run->ledger, &w->row, err);
 }
 
+/* The source folder this work is about must be the selected one: the scan
+ * visited every folder, so another one may still be open. */
+static int select_source(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
+{
+	if (imap_select(m->src, w->pf->src_name, 1, err))
+		return -1;
+	if (w->scan_uidvalidity && imap_selected_state(m->src)->uidvalidity != w->scan_uidvalidity)
+		return mf_fail(err, MF_SCOPE_CONN, MF_E_DATA,
+			       "the source folder %s was recreated during the sync (UIDVALIDITY "
+			       "changed); starting the mailbox again",
+			       w->pf->display);
+	return 0;
+}
+
 int folder_copy(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 {
 	const struct imap_selected *sel;
@@ -876,6 +889,8 @@ int folder_copy(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 	size_t pos = 0;
 	int whole;
 
+	if (w->npending && select_source(m, w, err))
+		return -1;
 	if (m->dry)
 		return read_only_pass(m, w, err);
 	if (ensure_target(m, w->pf, err) || imap_select(m->tgt, w->pf->tgt_name, 0, err))

@@ -132,8 +132,9 @@ static int setup(struct transport *t, const struct transport_opts *o, const char
 	rc |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, o->no_verify ? 0L : 1L);
 	rc |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o->no_verify ? 0L : 2L);
 	rc |= curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
-	/* A connection is never shared or reused across TLS settings (CVE-2026-8286 class). */
-	rc |= curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	/* Every connection is new: never one reused across TLS settings (the
+	 * CVE-2026-8286 class).  (FORBID_REUSE would close it after "perform",
+	 * and connect-only connections are never reused anyway.) */
 	rc |= curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (o->ca_file)
 		rc |= curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
