@@ -206,8 +206,10 @@ struct loader {
 
 /* ---------------------------------------------------------------- problems */
 
-static void problem_vadd(struct loader *L, unsigned line, unsigned col, enum csvin_severity sev,
-                         const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void problem_vadd(struct loader *L, unsigned line,
+                                                               unsigned col,
+                                                               enum csvin_severity sev,
+                                                               const char *fmt, va_list ap)
 {
 	struct csvin_result *out = L->out;
 	struct csvin_problem *pb;
@@ -389,14 +391,14 @@ static const char *shown(const struct loader *L, const char *s, size_t n, char *
 	if (!n || n > MAX_SHOWN || has_control(s, n) ||
 	    utf8_bad_at((const unsigned char *)s, n) < n || secret_occurs(s, n))
 		return "";
-	for (size_t i = 0; i < sizeof(secret_roles) / sizeof(secret_roles[0]); i++) {
-		int c = L->have_header ? L->col[secret_roles[i]] : -1;
+	for (size_t i = 0; i < sizeof(secret_roles) / sizeof(secret_roles[0]) && L->ncols; i++) {
+		int c = L->col[secret_roles[i]];
 		const struct field *f;
 
 		if (c < 0 || (size_t)c >= L->nstored)
 			continue;
 		f = &L->fields[c];
-		if (f->len && memmem(field_data(L, f), f->len, s, n))
+		if (f->len && memmem(s, n, field_data(L, f), f->len))
 			return "";
 	}
 	snprintf(buf, size, " \"%.*s\"", (int)n, s);
@@ -709,7 +711,6 @@ static void header_process(struct loader *L)
 		L->nomem = 1;
 		return;
 	}
-	L->ncols = L->nstored;
 	for (size_t i = 0; i < L->nstored; i++) {
 		const char *name = field_data(L, &L->fields[i]);
 		size_t n = L->fields[i].len;
@@ -730,6 +731,7 @@ static void header_process(struct loader *L)
 		         "re-submit it.",
 		         role_names[r]);
 	}
+	L->ncols = L->nstored; /* only now: shown() checks passwords once it is set */
 	L->header_errors = L->row_errors;
 	L->out->has_userroot = L->col[ROLE_ROOT] >= 0;
 	L->out->has_target_credentials = L->col[ROLE_TUSER] >= 0 || L->col[ROLE_TPASS] >= 0;

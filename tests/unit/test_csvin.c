@@ -698,7 +698,9 @@ START_TEST(no_problem_text_ever_shows_a_password)
 	        /* a password that is a valid address, then the same address (of
 		 * another row, and of its own row) as a duplicate */
 	        H "a@contoso.edu,a,x@canary.pw\nx@canary.pw,b,q\nx@canary.pw,c,q\n"
-	          "y@canary.pw,d,y@canary.pw\ny@canary.pw,e,y@canary.pw\n",
+	          "y@canary.pw,d,y@canary.pw\ny@canary.pw,e,y@canary.pw\n"
+	          /* an address that contains its own row's password */
+	          "canary@x.yz,f,q\ncanary@x.yz,g,canary\n",
 	        /* quote trouble inside passwords */
 	        H "a@b.cd,a,canary\"pw\na@b.cd,a,\"canary\"pw\"\n",
 	        /* passwords with spaces and line breaks, shifted rows */
