@@ -683,6 +683,13 @@ START_TEST(problems_are_capped_with_a_summary)
 	ck_assert_str_eq(r.problems[CSVIN_MAX_PROBLEMS].text, "\xe2\x80\xa6 and 500 more problems");
 	csvin_result_free(&r);
 	free(data);
+
+	data = rows_file(CSVIN_MAX_PROBLEMS + 1, "", &len);
+	load_mem(data, len, &defaults, &r);
+	ck_assert_uint_eq(r.nerrors, CSVIN_MAX_PROBLEMS + 1);
+	ck_assert_str_eq(r.problems[CSVIN_MAX_PROBLEMS].text, "\xe2\x80\xa6 and 1 more problem");
+	csvin_result_free(&r);
+	free(data);
 }
 END_TEST
 
