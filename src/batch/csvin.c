@@ -206,8 +206,10 @@ struct loader {
 
 /* ---------------------------------------------------------------- problems */
 
-static void problem_vadd(struct loader *L, unsigned line, unsigned col, enum csvin_severity sev,
-                         const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void problem_vadd(struct loader *L, unsigned line,
+                                                               unsigned col,
+                                                               enum csvin_severity sev,
+                                                               const char *fmt, va_list ap)
 {
 	struct csvin_result *out = L->out;
 	struct csvin_problem *pb;
@@ -281,10 +283,12 @@ static void problems_finish(struct loader *L)
 		size_t nerrors = out->nerrors; /* already counts the omitted errors */
 
 		/* line 0 bypasses the limit */
+		const char *s = L->omitted == 1 ? "" : "s";
+
 		if (L->omitted_errors)
-			error_at(L, 0, 0, ELLIPSIS " and %zu more problems", L->omitted);
+			error_at(L, 0, 0, ELLIPSIS " and %zu more problem%s", L->omitted, s);
 		else
-			warn_at(L, 0, 0, ELLIPSIS " and %zu more problems", L->omitted);
+			warn_at(L, 0, 0, ELLIPSIS " and %zu more problem%s", L->omitted, s);
 		out->nerrors = nerrors;
 	}
 }
@@ -389,14 +393,14 @@ static const char *shown(const struct loader *L, const char *s, size_t n, char *
 	if (!n || n > MAX_SHOWN || has_control(s, n) ||
 	    utf8_bad_at((const unsigned char *)s, n) < n || secret_occurs(s, n))
 		return "";
-	for (size_t i = 0; i < sizeof(secret_roles) / sizeof(secret_roles[0]); i++) {
-		int c = L->have_header ? L->col[secret_roles[i]] : -1;
+	for (size_t i = 0; i < sizeof(secret_roles) / sizeof(secret_roles[0]) && L->ncols; i++) {
+		int c = L->col[secret_roles[i]];
 		const struct field *f;
 
 		if (c < 0 || (size_t)c >= L->nstored)
 			continue;
 		f = &L->fields[c];
-		if (f->len && memmem(field_data(L, f), f->len, s, n))
+		if (f->len && memmem(s, n, field_data(L, f), f->len))
 			return "";
 	}
 	snprintf(buf, size, " \"%.*s\"", (int)n, s);
@@ -709,7 +713,6 @@ static void header_process(struct loader *L)
 		L->nomem = 1;
 		return;
 	}
-	L->ncols = L->nstored;
 	for (size_t i = 0; i < L->nstored; i++) {
 		const char *name = field_data(L, &L->fields[i]);
 		size_t n = L->fields[i].len;
@@ -730,6 +733,7 @@ static void header_process(struct loader *L)
 		         "re-submit it.",
 		         role_names[r]);
 	}
+	L->ncols = L->nstored; /* only now: shown() checks passwords once it is set */
 	L->header_errors = L->row_errors;
 	L->out->has_userroot = L->col[ROLE_ROOT] >= 0;
 	L->out->has_target_credentials = L->col[ROLE_TUSER] >= 0 || L->col[ROLE_TPASS] >= 0;
@@ -1059,6 +1063,17 @@ static int feed(struct loader *L, size_t off, size_t n, size_t *bad)
 	return 0;
 }
 
+/* The offset just past the line break at eol (CRLF, LF or a lone CR, all
+ * of which libcsv and editors take as one line break). */
+static size_t past_line_break(const char *d, size_t n, size_t eol)
+{
+	if (eol >= n)
+		return n;
+	if (d[eol] == '\r' && eol + 1 < n && d[eol + 1] == '\n')
+		return eol + 2;
+	return eol + 1;
+}
+
 /* libcsv refused byte `bad` of the line that begins at line_start. */
 static void quote_error(struct loader *L, size_t bad, size_t line_start)
 {
@@ -1135,12 +1150,7 @@ static int parse_all(struct loader *L, size_t start)
 
 			while (eol < L->len && L->data[eol] != '\n' && L->data[eol] != '\r')
 				eol++;
-			next = eol;
-			if (next < L->len)
-				next += L->data[next] == '\r' && next + 1 < L->len &&
-				                        L->data[next + 1] == '\n'
-				                ? 2
-				                : 1;
+			next = past_line_break(L->data, L->len, eol);
 			L->cur_line = line;
 			L->cur_end = next;
 			if (!L->in_row && eol > off)
@@ -1195,7 +1205,7 @@ static char sniff_delimiter(const char *d, size_t n, unsigned *line)
 			;
 		if (!all_blank(d + i, eol - i) || eol >= n)
 			break;
-		i = eol + (d[eol] == '\r' && eol + 1 < n && d[eol + 1] == '\n' ? 2 : 1);
+		i = past_line_break(d, n, eol);
 		(*line)++;
 	}
 	for (; i < eol; i++) {
@@ -1278,8 +1288,8 @@ static int csvin_load(const char *data, size_t len, const struct csvin_options *
 	if (out->delimiter == ';')
 		warn_at(&L, header_line, 0,
 		        "The file is separated by semicolons (as Excel writes CSV with some "
-		        "regional "
-		        "settings); mailferry reads it, but Microsoft's own import needs commas");
+		        "regional settings); mailferry reads it, but Microsoft's own import "
+		        "needs commas");
 	if (parse_all(&L, start) < 0)
 		L.nomem = 1;
 	if (!L.nomem && !L.stop) {
@@ -1349,11 +1359,16 @@ int csvin_load_file(const char *path, const struct csvin_options *opts, struct c
 	if (fd < 0)
 		return mf_fail(err, MF_SCOPE_BATCH, errno == ENOENT ? MF_E_NOTFOUND : MF_E_IO,
 		               "cannot read %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-		e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+	if (fstat(fd, &st) < 0) {
+		e = errno;
 		close(fd);
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_IO, "cannot read %s: %s", path,
 		               strerror(e));
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return mf_fail(err, MF_SCOPE_BATCH, MF_E_IO, "cannot read %s: %s", path,
+		               strerror(EISDIR));
 	}
 	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max_bytes) {
 		close(fd); /* too big: said without reading it */

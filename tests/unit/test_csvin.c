@@ -683,6 +683,13 @@ START_TEST(problems_are_capped_with_a_summary)
 	ck_assert_str_eq(r.problems[CSVIN_MAX_PROBLEMS].text, "\xe2\x80\xa6 and 500 more problems");
 	csvin_result_free(&r);
 	free(data);
+
+	data = rows_file(CSVIN_MAX_PROBLEMS + 1, "", &len);
+	load_mem(data, len, &defaults, &r);
+	ck_assert_uint_eq(r.nerrors, CSVIN_MAX_PROBLEMS + 1);
+	ck_assert_str_eq(r.problems[CSVIN_MAX_PROBLEMS].text, "\xe2\x80\xa6 and 1 more problem");
+	csvin_result_free(&r);
+	free(data);
 }
 END_TEST
 
@@ -698,7 +705,9 @@ START_TEST(no_problem_text_ever_shows_a_password)
 	        /* a password that is a valid address, then the same address (of
 		 * another row, and of its own row) as a duplicate */
 	        H "a@contoso.edu,a,x@canary.pw\nx@canary.pw,b,q\nx@canary.pw,c,q\n"
-	          "y@canary.pw,d,y@canary.pw\ny@canary.pw,e,y@canary.pw\n",
+	          "y@canary.pw,d,y@canary.pw\ny@canary.pw,e,y@canary.pw\n"
+	          /* an address that contains its own row's password */
+	          "canary@x.yz,f,q\ncanary@x.yz,g,canary\n",
 	        /* quote trouble inside passwords */
 	        H "a@b.cd,a,canary\"pw\na@b.cd,a,\"canary\"pw\"\n",
 	        /* passwords with spaces and line breaks, shifted rows */
