@@ -172,16 +172,19 @@ int cli_parse_hostport(const char *s, char **host, unsigned *port)
 			colon = NULL; /* a bare IPv6 address */
 		*host = colon ? mf_strndup(s, (size_t)(colon - s)) : mf_strdup(s);
 	}
-	if (!*host || !**host)
-		return -1;
-	if (colon) {
+	if (*host && **host && colon) {
 		unsigned long p = strtoul(colon + 1, &end, 10);
 
-		if (*end || p == 0 || p > 65535)
-			return -1;
-		*port = (unsigned)p;
+		if (!*end && p > 0 && p <= 65535) {
+			*port = (unsigned)p;
+			return 0;
+		}
+	} else if (*host && **host) {
+		return 0;
 	}
-	return 0;
+	free(*host);
+	*host = NULL;
+	return -1;
 }
 
 /* ---------------------------------------------------------------- secrets */
