@@ -63,13 +63,19 @@ struct mf_run {
 	size_t nverify, capverify;
 };
 
+#define MBX_MAX_TARGETS 4                 /* target connections per mailbox */
+#define MBX_MAX_SLOTS (MBX_MAX_TARGETS + 1) /* chunks in flight: one per target + one fetching */
+
 /* One attempt at one mailbox: the connections and what we learnt. */
 struct mbx_ctx {
 	struct mf_run *run;
 	struct mailbox_job *job;
 	struct mf_login src_login, tgt_login;
-	struct imap_conn *src, *tgt;
-	struct spool *spool;
+	struct imap_conn *src, *tgt;             /* tgt == tgts[0] */
+	struct imap_conn *tgts[MBX_MAX_TARGETS]; /* the connections that APPEND */
+	size_t ntgts;
+	struct spool *spools[MBX_MAX_SLOTS];     /* one per pipeline slot */
+	size_t nspools;
 	struct plan_folder *plan;
 	size_t nplan;
 	int target_exchange;           /* Exchange quirks apply (\Flagged after APPEND, sizes) */
@@ -97,6 +103,8 @@ void run_add_verify(struct mf_run *r, const struct mf_verify_folder *v);
 /* mailbox.c */
 void mailbox_run(struct mf_run *r, struct mailbox_job *job);
 int mbx_connect(struct mbx_ctx *m, int source, struct imap_conn **out, struct mf_err *err);
+/* Closes every target connection at once (abandoning what is in flight). */
+void mbx_drop_targets(struct mbx_ctx *m);
 
 /* folder.c: one folder of a mailbox (scan results in, copies out) */
 struct folder_work {

@@ -488,7 +488,17 @@ out:
 	return rc;
 }
 
-/* ---------------------------------------------------------------- fetching bodies */
+/* ---------------------------------------------------------------- the pipeline
+ *
+ * The copy runs as a pipeline of slots, each holding one chunk and its own
+ * spool: while the source fetches the next chunk into a free slot, earlier
+ * chunks are being appended on the target connections (one chunk per
+ * connection at a time).  The target's per-message work is the bottleneck,
+ * so several target connections keep it busy; everything runs in the
+ * worker's one thread with imap_pump() driving all the connections.
+ */
+
+enum slot_state { SLOT_FREE, SLOT_FETCHED, SLOT_APPENDING };
 
 struct fetched {
 	uint32_t uid;
@@ -498,13 +508,25 @@ struct fetched {
 };
 
 struct fetch_ctx {
-	struct mbx_ctx *m;
+	struct spool *spool;
 	struct fetched *v;
 	size_t n;
 	long last_item;   /* set by the sink when BODY[] ended: an item, -1 none */
-	int discarding;
 	int failed;
+	int done, ok;     /* the FETCH command completed, with OK */
 	struct mf_err err;
+};
+
+struct slot {
+	enum slot_state state;
+	struct fetch_ctx f;
+	struct imap_append_msg *msgs;     /* owned, for the messages that arrived */
+	struct imap_append_result *res;   /* owned */
+	size_t *idx;                      /* owned: msgs[k] is f.v[idx[k]] */
+	size_t nmsgs;
+	uint64_t bytes;
+	struct imap_append_op *op;        /* owned while appending */
+	struct imap_conn *conn;           /* the target connection appending it */
 };
 
 static struct fetched *fetched_slot(struct fetch_ctx *f, uint32_t uid)
@@ -524,20 +546,20 @@ static int body_begin(void *aux, const struct imap_response *partial, const char
 	if (!key || strcasecmp(key, "BODY[]"))
 		return 0; /* the identity headers stay in memory */
 	f->last_item = -1;
-	return spool_begin(f->m->spool, size, err) ? -1 : 1;
+	return spool_begin(f->spool, size, err) ? -1 : 1;
 }
 
 static int body_write(void *aux, const char *data, size_t n, struct mf_err *err)
 {
 	struct fetch_ctx *f = aux;
 
-	return spool_write(f->m->spool, data, n, err);
+	return spool_write(f->spool, data, n, err);
 }
 
 static int body_end(void *aux, struct mf_err *err)
 {
 	struct fetch_ctx *f = aux;
-	long idx = spool_end(f->m->spool, err);
+	long idx = spool_end(f->spool, err);
 
 	if (idx < 0 && err && err->code)
 		return -1;
@@ -550,9 +572,9 @@ static long spool_string(struct fetch_ctx *f, const struct imap_value *v)
 {
 	struct mf_err e;
 
-	if (spool_begin(f->m->spool, v->len, &e) || spool_write(f->m->spool, v->str, v->len, &e))
+	if (spool_begin(f->spool, v->len, &e) || spool_write(f->spool, v->str, v->len, &e))
 		return -1;
-	return spool_end(f->m->spool, &e);
+	return spool_end(f->spool, &e);
 }
 
 static void on_body(struct imap_conn *c, const struct imap_response *r, void *aux)
@@ -583,35 +605,52 @@ static void on_body(struct imap_conn *c, const struct imap_response *r, void *au
 	}
 	if (body->type == IMAP_STRING)
 		item = spool_string(f, body);
-	if (item < 0 && body->type != IMAP_STREAMED) {
+	if (item < 0) {
 		free(info.flags);
 		return;
 	}
 	slot->info = info;
 	slot->item = item;
-	slot->got = item >= 0;
+	slot->got = 1;
 }
 
-static int fetch_bodies(struct mbx_ctx *m, struct fetch_ctx *f, struct mf_err *err)
+static void on_fetch_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
+			  const struct mf_err *err, void *aux)
+{
+	struct fetch_ctx *f = aux;
+
+	(void)c;
+	(void)tagged;
+	f->done = 1;
+	f->ok = ok;
+	if (!ok && err)
+		f->err = *err;
+}
+
+/* Sends the UID FETCH of a chunk (bodies with BODY.PEEK: the source is never
+ * marked read). */
+static int fetch_start(struct mbx_ctx *m, struct fetch_ctx *f, struct mf_err *err)
 {
 	struct imap_literal_sink sink = {body_begin, body_write, body_end, f};
 	struct imap_cmd *cmd = imap_cmd_new(m->src);
 	struct uidset set;
 	struct mf_buf text;
 	size_t pos = 0;
-	int ok = 0, rc;
+	int rc = -1;
 
 	uidset_init(&set);
 	buf_init(&text, 0);
 	for (size_t i = 0; i < f->n; i++)
 		if (uidset_add(&set, f->v[i].uid))
-			goto nomem;
-	if (!cmd || uidset_format(&set, &pos, 0, &text))
-		goto nomem;
-	rc = imap_cmd_text(cmd,
-			   "UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE "
-			   "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE)] BODY.PEEK[])",
-			   text.data);
+			goto out;
+	if (!cmd || uidset_format(&set, &pos, 0, &text) ||
+	    imap_cmd_text(cmd,
+			  "UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE "
+			  "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE)] BODY.PEEK[])",
+			  text.data))
+		goto out;
+	rc = 0;
+out:
 	buf_free(&text);
 	uidset_free(&set);
 	if (rc) {
@@ -619,19 +658,17 @@ static int fetch_bodies(struct mbx_ctx *m, struct fetch_ctx *f, struct mf_err *e
 		return mf_fail_nomem(err, MF_SCOPE_FOLDER);
 	}
 	f->last_item = -1;
+	f->done = f->ok = 0;
+	spool_reset(f->spool);
 	imap_cmd_on_untagged(cmd, on_body, f);
+	imap_cmd_on_done(cmd, on_fetch_done, f);
 	imap_cmd_set_sink(cmd, &sink);
-	spool_reset(m->spool);
-	if (imap_exec(m->src, cmd, &ok, err))
-		return -1;
-	if (f->failed)
-		return mf_fail_nomem(err, MF_SCOPE_FOLDER);
-	return ok ? 0 : -1;
-nomem:
-	imap_cmd_free(cmd);
-	buf_free(&text);
-	uidset_free(&set);
-	return mf_fail_nomem(err, MF_SCOPE_FOLDER);
+	return imap_submit(m->src, cmd, err) && imap_is_dead(m->src) ? -1 : 0;
+}
+
+static int fetch_is_done(void *aux)
+{
+	return ((struct fetch_ctx *)aux)->done;
 }
 
 /* ---------------------------------------------------------------- appending */
@@ -653,9 +690,10 @@ static int skip_message(struct mbx_ctx *m, struct folder_work *w, uint32_t uid, 
 	return ledger_skip_add(m->run->ledger, w->row.id, uid, size, reason, err);
 }
 
-static void to_append(struct mbx_ctx *m, const struct fetched *fm, struct imap_append_msg *out)
+static void to_append(const struct fetch_ctx *f, const struct fetched *fm,
+		      struct imap_append_msg *out)
 {
-	const struct spool_item *it = spool_item(m->spool, fm->item);
+	const struct spool_item *it = spool_item(f->spool, fm->item);
 
 	memset(out, 0, sizeof(*out));
 	out->flags = fm->info.flags ? fm->info.flags : "";
@@ -664,30 +702,31 @@ static void to_append(struct mbx_ctx *m, const struct fetched *fm, struct imap_a
 	if (it && it->mem)
 		out->mem = it->mem;
 	else if (it) {
-		out->fd = spool_fd(m->spool);
+		out->fd = spool_fd(f->spool);
 		out->off = it->off;
 	}
 }
 
 /* Exchange forgets \Flagged set during APPEND: set it again afterwards. */
-static int restore_flagged(struct mbx_ctx *m, const struct fetched *fm, uint32_t tgt_uid,
-			   struct mf_err *err)
+static int restore_flagged(struct mbx_ctx *m, struct imap_conn *c, const struct fetched *fm,
+			   uint32_t tgt_uid, struct mf_err *err)
 {
 	if (!m->target_exchange || !tgt_uid || !fm->info.flags ||
 	    !strcasestr(fm->info.flags, "\\Flagged"))
 		return 0;
-	if (imap_add_flags(m->tgt, tgt_uid, "\\Flagged", err))
+	if (imap_add_flags(c, tgt_uid, "\\Flagged", err))
 		return err->scope == MF_SCOPE_CONN ? -1 : 0;
 	return 0;
 }
 
 /* Appends one message on its own, waiting out throttling. 1 ok, 0 refused
  * (res has the reason), -1 connection failure. */
-static int append_one(struct mbx_ctx *m, struct folder_work *w, const struct imap_append_msg *msg,
-		      struct imap_append_result *res, struct mf_err *err)
+static int append_one(struct mbx_ctx *m, struct imap_conn *c, struct folder_work *w,
+		      const struct imap_append_msg *msg, struct imap_append_result *res,
+		      struct mf_err *err)
 {
 	for (int tries = 0;; tries++) {
-		if (imap_append(m->tgt, w->pf->tgt_name, msg, 1, 0, res, err))
+		if (imap_append(c, w->pf->tgt_name, msg, 1, 0, res, err))
 			return -1;
 		if (res->ok)
 			return 1;
@@ -700,61 +739,95 @@ static int append_one(struct mbx_ctx *m, struct folder_work *w, const struct ima
 	}
 }
 
-static int append_chunk(struct mbx_ctx *m, struct folder_work *w, struct fetch_ctx *f,
-			uint32_t *max_tgt_uid, struct mf_err *err)
+static void slot_clear(struct slot *s)
 {
-	struct imap_append_msg *msgs = mf_calloc(f->n, sizeof(*msgs));
-	struct imap_append_result *res = mf_calloc(f->n, sizeof(*res));
-	struct ledger_msg *rows = mf_calloc(f->n, sizeof(*rows));
-	size_t *idx = mf_calloc(f->n, sizeof(*idx)), n = 0, nrows = 0;
+	for (size_t i = 0; i < s->f.n; i++)
+		free(s->f.v[i].info.flags);
+	free(s->f.v);
+	free(s->msgs);
+	free(s->res);
+	free(s->idx);
+	imap_append_op_free(s->op);
+	s->f.v = NULL;
+	s->f.n = 0;
+	s->msgs = NULL;
+	s->res = NULL;
+	s->idx = NULL;
+	s->op = NULL;
+	s->conn = NULL;
+	s->nmsgs = 0;
+	s->bytes = 0;
+	s->state = SLOT_FREE;
+}
+
+/* Sends a fetched chunk's messages as one MULTIAPPEND (or pipelined APPENDs). */
+static int append_start(struct mbx_ctx *m, struct folder_work *w, struct slot *s,
+			struct imap_conn *c, struct mf_err *err)
+{
+	size_t n = s->f.n ? s->f.n : 1;
+
+	s->msgs = mf_calloc(n, sizeof(*s->msgs));
+	s->res = mf_calloc(n, sizeof(*s->res));
+	s->idx = mf_calloc(n, sizeof(*s->idx));
+	if (!s->msgs || !s->res || !s->idx)
+		return mf_fail_nomem(err, MF_SCOPE_FOLDER);
+	for (size_t i = 0; i < s->f.n; i++)
+		if (s->f.v[i].got) {
+			s->idx[s->nmsgs] = i;
+			to_append(&s->f, &s->f.v[i], &s->msgs[s->nmsgs]);
+			s->bytes += s->msgs[s->nmsgs].len;
+			s->nmsgs++;
+		}
+	pace_take(m->run, s->bytes, s->nmsgs);
+	s->conn = c;
+	s->state = SLOT_APPENDING;
+	if (!s->nmsgs)
+		return 0;
+	return imap_append_start(c, w->pf->tgt_name, s->msgs, s->nmsgs, 1, s->res, &s->op, err);
+}
+
+static int slot_appended(const struct slot *s)
+{
+	return s->state == SLOT_APPENDING && (!s->op || imap_append_op_done(s->op));
+}
+
+/* Records an appended chunk: ledger rows for what the target took (one
+ * transaction), the server's words for what it refused, after finding out
+ * message by message which one a refused MULTIAPPEND was about. */
+static int append_finish(struct mbx_ctx *m, struct folder_work *w, struct slot *s,
+			 uint32_t *max_tgt_uid, struct mf_err *err)
+{
+	struct ledger_msg *rows = mf_calloc(s->nmsgs ? s->nmsgs : 1, sizeof(*rows));
 	uint64_t bytes = 0, skipped = 0;
+	size_t nrows = 0;
 	int rc = -1;
 
-	if (!msgs || !res || !rows || !idx) {
-		mf_fail_nomem(err, MF_SCOPE_FOLDER);
-		goto out;
-	}
-	for (size_t i = 0; i < f->n; i++)
-		if (f->v[i].got) {
-			idx[n] = i;
-			to_append(m, &f->v[i], &msgs[n]);
-			bytes += msgs[n].len;
-			n++;
-		}
-	pace_take(m->run, bytes, n);
-	if (n && imap_append(m->tgt, w->pf->tgt_name, msgs, n, 1, res, err))
-		goto out;
-	bytes = 0;
-	for (size_t k = 0; k < n; k++) {
-		struct fetched *fm = &f->v[idx[k]];
+	if (!rows)
+		return mf_fail_nomem(err, MF_SCOPE_FOLDER);
+	for (size_t k = 0; k < s->nmsgs; k++) {
+		struct fetched *fm = &s->f.v[s->idx[k]];
+		struct imap_append_result *r = &s->res[k];
 
-		/* A refused MULTIAPPEND refuses all of it: find out which one. */
-		if (!res[k].ok && n > 1) {
-			int r1 = append_one(m, w, &msgs[k], &res[k], err);
-
-			if (r1 < 0)
-				goto out;
-		} else if (!res[k].ok && res[k].retry_ms) {
-			if (append_one(m, w, &msgs[k], &res[k], err) < 0)
-				goto out;
-		}
-		if (!res[k].ok) {
-			if (skip_message(m, w, fm->uid, msgs[k].len, res[k].error, err))
+		if (!r->ok && (s->nmsgs > 1 || r->retry_ms) &&
+		    append_one(m, s->conn, w, &s->msgs[k], r, err) < 0)
+			goto out;
+		if (!r->ok) {
+			if (skip_message(m, w, fm->uid, s->msgs[k].len, r->error, err))
 				goto out;
 			skipped++;
 			continue;
 		}
 		rows[nrows].src_uid = fm->uid;
-		rows[nrows].tgt_uid = res[k].uid;
-		rows[nrows].size = msgs[k].len;
+		rows[nrows].tgt_uid = r->uid;
+		rows[nrows].size = s->msgs[k].len;
 		rows[nrows].internaldate = fm->info.date;
 		/* the identity came with the body (BODY[HEADER.FIELDS ...]) */
 		memcpy(rows[nrows].idhash, fm->info.idhash, IMAP_IDHASH_LEN);
 		nrows++;
-		bytes += msgs[k].len;
-		if (res[k].uid > *max_tgt_uid)
-			*max_tgt_uid = res[k].uid;
-		if (restore_flagged(m, fm, res[k].uid, err))
+		bytes += s->msgs[k].len;
+		if (r->uid > *max_tgt_uid)
+			*max_tgt_uid = r->uid;
+		if (restore_flagged(m, s->conn, fm, r->uid, err))
 			goto out;
 	}
 	if (nrows && ledger_msgs_add(m->run->ledger, w->row.id, rows, nrows, err))
@@ -762,23 +835,11 @@ static int append_chunk(struct mbx_ctx *m, struct folder_work *w, struct fetch_c
 	job_add_done(m->run, m->job, nrows + skipped, bytes, skipped);
 	rc = 0;
 out:
-	free(msgs);
-	free(res);
 	free(rows);
-	free(idx);
 	return rc;
 }
 
-/* ---------------------------------------------------------------- the copy loop */
-
-static void free_fetched(struct fetch_ctx *f)
-{
-	for (size_t i = 0; i < f->n; i++)
-		free(f->v[i].info.flags);
-	free(f->v);
-	f->v = NULL;
-	f->n = 0;
-}
+/* ---------------------------------------------------------------- chunks */
 
 /* The next chunk: up to CHUNK_MSGS messages and CHUNK_BYTES (declared sizes);
  * messages over the target's size limit are skipped without downloading. */
@@ -819,10 +880,36 @@ static int next_chunk(struct mbx_ctx *m, struct folder_work *w, size_t *pos, str
 	return 0;
 }
 
+/* Fetches the next chunk into slot s, pumping the target connections too so
+ * the appends in flight keep moving.  *empty when nothing was left to fetch. */
+static int fetch_chunk(struct mbx_ctx *m, struct folder_work *w, size_t *pos, struct slot *s,
+		       struct imap_conn *const *all, size_t nall, struct mf_err *err)
+{
+	if (next_chunk(m, w, pos, &s->f, err))
+		return -1;
+	if (!s->f.n)
+		return 0;
+	if (fetch_start(m, &s->f, err) || imap_pump(all, nall, fetch_is_done, &s->f, err))
+		return -1;
+	if (s->f.failed)
+		return mf_fail_nomem(err, MF_SCOPE_FOLDER);
+	if (!s->f.ok) {
+		*err = s->f.err;
+		return -1;
+	}
+	s->state = SLOT_FETCHED;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- dry run */
+
 static int read_only_pass(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 {
+	struct slot s = {0};
 	size_t pos = 0;
+	int rc = 0;
 
+	s.f.spool = m->spools[0];
 	if (!w->pf->exists_on_target) {
 		pthread_mutex_lock(&m->run->lock);
 		m->run->sum.folders_to_create++;
@@ -830,29 +917,30 @@ static int read_only_pass(struct mbx_ctx *m, struct folder_work *w, struct mf_er
 		log_info("%s: dry run: would create %s on the target", m->job->mb.email,
 			 w->pf->tgt_display);
 	}
-	while (pos < w->npending) {
-		struct fetch_ctx f = {.m = m};
+	while (!rc && pos < w->npending) {
 		uint64_t bytes = 0;
 		size_t got = 0;
 
-		if (run_stopping(m->run))
-			return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CANCEL, "stopped");
-		if (next_chunk(m, w, &pos, &f, err) || (f.n && fetch_bodies(m, &f, err))) {
-			free_fetched(&f);
-			return -1;
+		if (run_stopping(m->run)) {
+			rc = mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CANCEL, "stopped");
+			break;
 		}
-		for (size_t i = 0; i < f.n; i++)
-			if (f.v[i].got) {
-				const struct spool_item *it = spool_item(m->spool, f.v[i].item);
+		rc = fetch_chunk(m, w, &pos, &s, &m->src, 1, err);
+		for (size_t i = 0; !rc && i < s.f.n; i++)
+			if (s.f.v[i].got) {
+				const struct spool_item *it = spool_item(s.f.spool, s.f.v[i].item);
 
 				bytes += it ? it->len : 0;
 				got++;
 			}
-		free_fetched(&f);
-		job_add_done(m->run, m->job, got, bytes, 0);
+		if (!rc)
+			job_add_done(m->run, m->job, got, bytes, 0);
+		slot_clear(&s);
 	}
-	return 0;
+	return rc;
 }
+
+/* ---------------------------------------------------------------- the copy */
 
 static int save_markers(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 {
@@ -882,11 +970,130 @@ static int select_source(struct mbx_ctx *m, struct folder_work *w, struct mf_err
 	return 0;
 }
 
+static struct imap_conn *free_target(struct mbx_ctx *m, struct slot *slots, size_t nslots)
+{
+	for (size_t t = 0; t < m->ntgts; t++) {
+		int busy = 0;
+
+		for (size_t i = 0; i < nslots && !busy; i++)
+			busy = slots[i].state == SLOT_APPENDING && slots[i].conn == m->tgts[t];
+		if (!busy)
+			return m->tgts[t];
+	}
+	return NULL;
+}
+
+struct pipe_wait {
+	struct slot *slots;
+	size_t nslots;
+};
+
+static int any_appended(void *aux)
+{
+	struct pipe_wait *p = aux;
+
+	for (size_t i = 0; i < p->nslots; i++)
+		if (slot_appended(&p->slots[i]))
+			return 1;
+	return 0;
+}
+
+static int all_appended(void *aux)
+{
+	struct pipe_wait *p = aux;
+
+	for (size_t i = 0; i < p->nslots; i++)
+		if (p->slots[i].state == SLOT_APPENDING && !slot_appended(&p->slots[i]))
+			return 0;
+	return 1;
+}
+
+/* The pipeline stops on an error while appends may still be in flight.  A
+ * folder-level error lets them finish and records them; otherwise (or if
+ * that fails too) the target connections are closed now, while the slots
+ * still exist for their commands to complete into, and the error becomes a
+ * connection error: the next attempt reconciles whatever arrived. */
+static void abandon(struct mbx_ctx *m, struct folder_work *w, struct slot *slots, size_t nslots,
+		    uint32_t *max_tgt_uid, struct mf_err *err)
+{
+	struct pipe_wait pw = {slots, nslots};
+	struct mf_err e2;
+
+	if (all_appended(&pw))
+		return;
+	if (err->scope <= MF_SCOPE_FOLDER && m->ntgts &&
+	    imap_pump(m->tgts, m->ntgts, all_appended, &pw, &e2) == 0) {
+		for (size_t i = 0; i < nslots; i++)
+			if (slot_appended(&slots[i]) && append_finish(m, w, &slots[i], max_tgt_uid, &e2))
+				goto drop;
+		return;
+	}
+drop:
+	mbx_drop_targets(m);
+	mf_err_widen(err, MF_SCOPE_CONN);
+}
+
+static int copy_pipeline(struct mbx_ctx *m, struct folder_work *w, uint32_t *max_tgt_uid,
+			 struct mf_err *err)
+{
+	struct slot slots[MBX_MAX_SLOTS] = {0};
+	struct imap_conn *all[1 + MBX_MAX_TARGETS];
+	size_t nslots = m->ntgts + 1, nall = 0, pos = 0;
+	struct pipe_wait pw = {slots, nslots};
+	int rc = 0;
+
+	all[nall++] = m->src;
+	for (size_t t = 0; t < m->ntgts; t++)
+		all[nall++] = m->tgts[t];
+	for (size_t i = 0; i < nslots; i++)
+		slots[i].f.spool = m->spools[i];
+	for (;;) {
+		struct slot *free_slot = NULL;
+		int busy = 0;
+
+		for (size_t i = 0; !rc && i < nslots; i++)
+			if (slot_appended(&slots[i])) {
+				rc = append_finish(m, w, &slots[i], max_tgt_uid, err);
+				slot_clear(&slots[i]);
+			}
+		for (size_t i = 0; !rc && i < nslots; i++) {
+			struct imap_conn *c;
+
+			if (slots[i].state == SLOT_FETCHED && (c = free_target(m, slots, nslots)))
+				rc = append_start(m, w, &slots[i], c, err);
+		}
+		if (rc)
+			break;
+		for (size_t i = 0; i < nslots; i++) {
+			busy |= slots[i].state != SLOT_FREE;
+			if (!free_slot && slots[i].state == SLOT_FREE)
+				free_slot = &slots[i];
+		}
+		if (pos < w->npending && !run_stopping(m->run) && free_slot) {
+			rc = fetch_chunk(m, w, &pos, free_slot, all, nall, err);
+			if (rc)
+				break;
+			continue;
+		}
+		if (!busy)
+			break;
+		rc = imap_pump(all + 1, nall - 1, any_appended, &pw, err);
+		if (rc)
+			break;
+	}
+	if (rc)
+		abandon(m, w, slots, nslots, max_tgt_uid, err);
+	for (size_t i = 0; i < nslots; i++)
+		slot_clear(&slots[i]);
+	if (!rc && pos < w->npending)
+		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CANCEL, "stopped");
+	return rc;
+}
+
 int folder_copy(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 {
 	const struct imap_selected *sel;
 	uint32_t max_tgt_uid = 0;
-	size_t pos = 0;
 	int whole;
 
 	if (w->npending && select_source(m, w, err))
@@ -911,21 +1118,8 @@ int folder_copy(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 	w->row.tgt_uidvalidity = sel->uidvalidity;
 	if (ledger_folder_update(m->run->ledger, &w->row, err))
 		return -1;
-	while (pos < w->npending) {
-		struct fetch_ctx f = {.m = m};
-
-		if (run_stopping(m->run))
-			return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CANCEL, "stopped");
-		if (next_chunk(m, w, &pos, &f, err) || (f.n && fetch_bodies(m, &f, err))) {
-			free_fetched(&f);
-			return -1;
-		}
-		if (f.n && append_chunk(m, w, &f, &max_tgt_uid, err)) {
-			free_fetched(&f);
-			return -1;
-		}
-		free_fetched(&f);
-	}
+	if (w->npending && copy_pipeline(m, w, &max_tgt_uid, err))
+		return -1;
 	/* Everything up to here is recorded: later crashes need only look past it. */
 	if (max_tgt_uid && max_tgt_uid + 1 > w->row.tgt_reconcile_from)
 		w->row.tgt_reconcile_from = max_tgt_uid + 1;

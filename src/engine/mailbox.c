@@ -26,8 +26,8 @@
 #include "util/timeutil.h"
 
 #define MAX_ATTEMPTS 5
-#define SPOOL_MEM_BUDGET (8u * 1024 * 1024)
-#define SPOOL_MEM_ITEM_MAX (1024u * 1024)
+#define SPOOL_MEM_BUDGET (12u * 1024 * 1024) /* per worker, shared by its slots */
+#define SPOOL_MEM_ITEM_MAX (1024u * 1024)     /* larger bodies always go to a file */
 
 /* ---------------------------------------------------------------- connections */
 
@@ -301,6 +301,26 @@ static int verify_all(struct mbx_ctx *m, struct mf_err *err)
 	return 0;
 }
 
+/* More connections to the target, so that several chunks are appended at
+ * once (the target's per-message work is what limits the speed).  One that
+ * cannot connect is simply not used. */
+static void connect_extra_targets(struct mbx_ctx *m)
+{
+	unsigned want = m->run->set->target_conns;
+	struct mf_err err;
+
+	if (want > MBX_MAX_TARGETS)
+		want = MBX_MAX_TARGETS;
+	while (m->ntgts < want && m->ntgts < m->nspools - 1) {
+		if (mbx_connect(m, 0, &m->tgts[m->ntgts], &err)) {
+			log_info("%s: an extra target connection failed (%s); going on with %zu",
+				 m->job->mb.email, err.msg, m->ntgts);
+			break;
+		}
+		m->ntgts++;
+	}
+}
+
 /* One attempt: 0 when every folder is done (failed folders are listed in
  * m->failed_folders), -1 with err otherwise. */
 static int attempt(struct mbx_ctx *m, struct mf_err *err)
@@ -312,6 +332,10 @@ static int attempt(struct mbx_ctx *m, struct mf_err *err)
 	job_set_state(m->run, m->job, MBX_CONNECTING, NULL);
 	if (mbx_connect(m, 1, &m->src, err) || mbx_connect(m, 0, &m->tgt, err))
 		return -1;
+	m->tgts[0] = m->tgt;
+	m->ntgts = 1;
+	if (!m->dry && m->run->opts.kind == MF_RUN_MIGRATE)
+		connect_extra_targets(m);
 	m->target_exchange = is_exchange(m);
 	job_set_state(m->run, m->job, MBX_SYNCING, NULL);
 	if (make_plan(m, err))
@@ -332,17 +356,33 @@ static int attempt(struct mbx_ctx *m, struct mf_err *err)
 	return rc;
 }
 
+static void close_conn(struct imap_conn *c)
+{
+	if (c && !imap_is_dead(c))
+		imap_close(c);
+	else
+		imap_abort(c);
+}
+
+void mbx_drop_targets(struct mbx_ctx *m)
+{
+	for (size_t i = 0; i < m->ntgts; i++)
+		imap_abort(m->tgts[i]);
+	if (!m->ntgts)
+		imap_abort(m->tgt);
+	m->ntgts = 0;
+	m->tgt = NULL;
+}
+
 static void end_attempt(struct mbx_ctx *m)
 {
-	if (m->src && !imap_is_dead(m->src))
-		imap_close(m->src);
-	else
-		imap_abort(m->src);
-	if (m->tgt && !imap_is_dead(m->tgt))
-		imap_close(m->tgt);
-	else
-		imap_abort(m->tgt);
+	close_conn(m->src);
+	for (size_t i = 0; i < m->ntgts; i++)
+		close_conn(m->tgts[i]);
+	if (!m->ntgts)
+		close_conn(m->tgt);
 	m->src = m->tgt = NULL;
+	m->ntgts = 0;
 	plan_free(m->plan, m->nplan);
 	m->plan = NULL;
 	m->nplan = 0;
@@ -403,6 +443,24 @@ static void finish(struct mbx_ctx *m, int rc, const struct mf_err *err)
 		log_error("%s: cannot record the result: %s", job->mb.email, e2.msg);
 }
 
+/* One spool per pipeline slot, sharing the worker's memory budget. */
+static int make_spools(struct mbx_ctx *m)
+{
+	unsigned targets = m->dry ? 1 : m->run->set->target_conns;
+	size_t n;
+
+	if (targets < 1)
+		targets = 1;
+	if (targets > MBX_MAX_TARGETS)
+		targets = MBX_MAX_TARGETS;
+	n = targets + 1;
+	for (m->nspools = 0; m->nspools < n; m->nspools++)
+		if (!(m->spools[m->nspools] =
+			      spool_new(m->run->spool_dir, SPOOL_MEM_BUDGET / n, SPOOL_MEM_ITEM_MAX)))
+			return -1;
+	return 0;
+}
+
 void mailbox_run(struct mf_run *r, struct mailbox_job *job)
 {
 	struct mbx_ctx m = {.run = r, .job = job, .dry = r->opts.dry_run};
@@ -415,8 +473,7 @@ void mailbox_run(struct mf_run *r, struct mailbox_job *job)
 		finish(&m, -1, &err);
 		return;
 	}
-	m.spool = spool_new(r->spool_dir, SPOOL_MEM_BUDGET, SPOOL_MEM_ITEM_MAX);
-	if (!m.spool) {
+	if (make_spools(&m)) {
 		mf_fail_nomem(&err, MF_SCOPE_MAILBOX);
 		goto out;
 	}
@@ -441,7 +498,8 @@ void mailbox_run(struct mf_run *r, struct mailbox_job *job)
 		err.code = MF_E_CANCEL;
 out:
 	finish(&m, rc, &err);
-	spool_free(m.spool);
+	for (size_t i = 0; i < m.nspools; i++)
+		spool_free(m.spools[i]);
 	mf_login_clear(&m.src_login);
 	mf_login_clear(&m.tgt_login);
 }

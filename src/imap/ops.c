@@ -322,10 +322,6 @@ int imap_subscribe(struct imap_conn *c, const char *name, struct mf_err *err)
 	return run_named_simple(c, "SUBSCRIBE", name, NULL, NULL, NULL, err);
 }
 
-int imap_add_flags(struct imap_conn *c, uint32_t uid, const char *flags, struct mf_err *err)
-{
-	return imap_simple(c, NULL, NULL, err, "UID STORE %u +FLAGS.SILENT (%s)", uid, flags);
-}
 
 /* ---------------------------------------------------------------- identity */
 
@@ -542,14 +538,20 @@ int imap_fetch_meta(struct imap_conn *c, const char *uidset, int with_ids,
 /* ---------------------------------------------------------------- APPEND */
 
 struct append_ctx {
-	struct imap_append_result *res;
+	struct imap_append_op *op;
 	size_t first, count; /* the messages this command carries */
-	int done;
+};
+
+struct imap_append_op {
+	struct imap_append_result *res; /* borrowed from the caller */
+	struct append_ctx *ctx;
+	size_t nctx, pending;
 };
 
 static void parse_appenduid(const struct imap_response *r, struct append_ctx *a)
 {
 	const struct imap_value *code = r ? r->code : NULL;
+	struct imap_append_result *res = a->op->res;
 	uint64_t uv;
 	uint32_t *uids;
 	size_t got = 0;
@@ -562,8 +564,8 @@ static void parse_appenduid(const struct imap_response *r, struct append_ctx *a)
 	if (uidset_parse_list(code->items[2].str, code->items[2].len, uids, a->count, &got) == 0 &&
 	    got == a->count)
 		for (size_t i = 0; i < a->count; i++) {
-			a->res[a->first + i].uid = uids[i];
-			a->res[a->first + i].uidvalidity = (uint32_t)uv;
+			res[a->first + i].uid = uids[i];
+			res[a->first + i].uidvalidity = (uint32_t)uv;
 		}
 	free(uids);
 }
@@ -574,9 +576,8 @@ static void on_append_done(struct imap_conn *c, int ok, const struct imap_respon
 	struct append_ctx *a = aux;
 
 	(void)c;
-	a->done = 1;
 	for (size_t i = 0; i < a->count; i++) {
-		struct imap_append_result *r = &a->res[a->first + i];
+		struct imap_append_result *r = &a->op->res[a->first + i];
 
 		r->ok = ok;
 		if (!ok) {
@@ -586,6 +587,7 @@ static void on_append_done(struct imap_conn *c, int ok, const struct imap_respon
 	}
 	if (ok)
 		parse_appenduid(tagged, a);
+	a->op->pending--;
 }
 
 /* Appends " (flags) \"date\" " and the literal of one message. */
@@ -624,8 +626,13 @@ static int submit_append(struct imap_conn *c, const char *mailbox,
 	struct imap_cmd *cmd = imap_cmd_new(c);
 	int rc;
 
-	if (!cmd)
-		return mf_fail_nomem(err, MF_SCOPE_CONN);
+	if (!cmd) {
+		struct mf_err e;
+
+		mf_fail_nomem(&e, MF_SCOPE_FOLDER);
+		on_append_done(c, 0, NULL, &e, a);
+		return 0;
+	}
 	rc = imap_cmd_text(cmd, "APPEND ") || imap_cmd_astring(cmd, mailbox, strlen(mailbox));
 	for (size_t i = 0; !rc && i < a->count; i++)
 		rc = imap_cmd_text(cmd, " ") || add_message(cmd, &msgs[a->first + i]);
@@ -638,29 +645,80 @@ static int submit_append(struct imap_conn *c, const char *mailbox,
 		imap_cmd_free(cmd);
 		return 0;
 	}
+	/* imap_submit reports failures to the done callback as well */
 	return imap_submit(c, cmd, err) && imap_is_dead(c) ? -1 : 0;
+}
+
+int imap_append_start(struct imap_conn *c, const char *mailbox, const struct imap_append_msg *msgs,
+		      size_t n, int multi, struct imap_append_result *res,
+		      struct imap_append_op **out, struct mf_err *err)
+{
+	struct imap_append_op *op = mf_calloc(1, sizeof(*op));
+	size_t nctx = multi && imap_has_cap(c, "MULTIAPPEND") && n > 1 ? 1 : n;
+
+	*out = NULL;
+	memset(res, 0, n * sizeof(*res));
+	if (!op || !(op->ctx = mf_calloc(nctx ? nctx : 1, sizeof(*op->ctx)))) {
+		free(op);
+		return mf_fail_nomem(err, MF_SCOPE_FOLDER);
+	}
+	op->res = res;
+	op->nctx = nctx;
+	op->pending = nctx;
+	for (size_t i = 0; i < nctx; i++) {
+		op->ctx[i].op = op;
+		op->ctx[i].first = nctx == 1 ? 0 : i;
+		op->ctx[i].count = nctx == 1 ? n : 1;
+	}
+	*out = op;
+	for (size_t i = 0; i < nctx; i++)
+		if (submit_append(c, mailbox, msgs, &op->ctx[i], err)) {
+			/* the connection died: every submitted command has completed with the
+			 * error, the others never will be sent */
+			for (size_t k = i + 1; k < nctx; k++)
+				op->pending--;
+			return -1;
+		}
+	return 0;
+}
+
+int imap_append_op_done(const struct imap_append_op *op)
+{
+	return op->pending == 0;
+}
+
+void imap_append_op_free(struct imap_append_op *op)
+{
+	if (!op)
+		return;
+	free(op->ctx);
+	free(op);
+}
+
+static int op_finished(struct imap_conn *c, void *aux)
+{
+	(void)c;
+	return imap_append_op_done(aux);
 }
 
 int imap_append(struct imap_conn *c, const char *mailbox, const struct imap_append_msg *msgs,
 		size_t n, int multi, struct imap_append_result *res, struct mf_err *err)
 {
-	struct append_ctx *ctx;
-	size_t nctx = multi && imap_has_cap(c, "MULTIAPPEND") && n > 1 ? 1 : n;
-	int rc = 0;
+	struct imap_append_op *op;
+	int rc;
 
-	memset(res, 0, n * sizeof(*res));
 	if (!n)
 		return 0;
-	if (!(ctx = mf_calloc(nctx, sizeof(*ctx))))
-		return mf_fail_nomem(err, MF_SCOPE_FOLDER);
-	for (size_t i = 0; i < nctx && !rc; i++) {
-		ctx[i].res = res;
-		ctx[i].first = nctx == 1 ? 0 : i;
-		ctx[i].count = nctx == 1 ? n : 1;
-		rc = submit_append(c, mailbox, msgs, &ctx[i], err);
+	if (imap_append_start(c, mailbox, msgs, n, multi, res, &op, err)) {
+		imap_append_op_free(op);
+		return -1;
 	}
-	if (!rc)
-		rc = imap_run(c, err);
-	free(ctx);
+	rc = imap_append_op_done(op) ? 0 : session_pump(c, op_finished, op, err);
+	imap_append_op_free(op);
 	return rc;
+}
+
+int imap_add_flags(struct imap_conn *c, uint32_t uid, const char *flags, struct mf_err *err)
+{
+	return imap_simple(c, NULL, NULL, err, "UID STORE %u +FLAGS.SILENT (%s)", uid, flags);
 }

@@ -118,6 +118,18 @@ struct imap_append_result {
 int imap_append(struct imap_conn *c, const char *mailbox, const struct imap_append_msg *msgs,
 		size_t n, int multi, struct imap_append_result *res, struct mf_err *err);
 
+/* The same, without waiting: the results fill in while the connection is
+ * pumped (imap_pump); imap_append_op_done() says when every command of it
+ * has completed.  The messages and res must stay valid until then; free the
+ * op only after it is done (or after the connection was closed, which
+ * completes everything).  -1 when the connection died at once. */
+struct imap_append_op;
+int imap_append_start(struct imap_conn *c, const char *mailbox, const struct imap_append_msg *msgs,
+		      size_t n, int multi, struct imap_append_result *res,
+		      struct imap_append_op **op, struct mf_err *err);
+int imap_append_op_done(const struct imap_append_op *op);
+void imap_append_op_free(struct imap_append_op *op);
+
 /* UID STORE uid +FLAGS (flags) (used to set \Flagged after APPEND where
  * Exchange drops it). */
 int imap_add_flags(struct imap_conn *c, uint32_t uid, const char *flags, struct mf_err *err);

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -788,64 +789,128 @@ static int cancelled(const struct imap_conn *c)
 	return c->cancel && atomic_load(c->cancel) >= 2;
 }
 
-int session_pump(struct imap_conn *c, int (*done)(struct imap_conn *, void *), void *aux,
-		 struct mf_err *err)
+/* One round of I/O on one connection: 1 progress, 0 none, -1 it failed (and
+ * is dead now, its commands completed with the error). */
+static int conn_step(struct imap_conn *c)
+{
+	struct mf_err e;
+	int sent, got;
+
+	if (c->dead)
+		return -1;
+	sent = send_some(c, &e);
+	if (sent < 0) {
+		conn_fail(c, &e);
+		return -1;
+	}
+	got = recv_some(c, &e);
+	if (got < 0) {
+		conn_fail(c, &e);
+		return -1;
+	}
+	return c->dead ? -1 : (sent || got);
+}
+
+static int conn_timed_out(struct imap_conn *c, int64_t now)
 {
 	struct mf_err e;
 
-	if (c->dead) {
-		if (err)
-			*err = c->dead_err;
-		return -1;
-	}
-	c->last_activity = mono_ms();
-	while (!done(c, aux)) {
-		int sent, got, want_write;
-		long wait;
-
-		sent = send_some(c, &e);
-		if (sent < 0)
-			goto fail;
-		got = recv_some(c, &e);
-		if (got < 0)
-			goto fail;
-		if (c->dead)
-			break;
-		if (sent || got)
-			continue;
-		if (cancelled(c)) {
-			mf_fail(&e, MF_SCOPE_CONN, MF_E_CANCEL, "stopped");
-			goto fail;
-		}
-		if (mono_ms() - c->last_activity > c->timeout_ms) {
-			mf_fail(&e, MF_SCOPE_CONN, MF_E_TIMEOUT,
-				"no answer from the server for %ld seconds%s%s", c->timeout_ms / 1000,
-				c->head ? " (waiting for " : "", c->head ? c->head->verb : "");
-			if (c->head)
-				strncat(e.msg, ")", sizeof(e.msg) - strlen(e.msg) - 1);
-			goto fail;
-		}
-		want_write = c->urgent.len || (c->send_cur && can_start(c, c->send_cur) &&
-					       !c->send_cur->waiting_cont);
-		wait = c->timeout_ms - (mono_ms() - c->last_activity);
-		if (wait > 500)
-			wait = 500; /* wake up now and then to notice a cancel */
-		if (wait < 1)
-			wait = 1;
-		if (transport_wait(c->t, want_write, wait, &e) < 0)
-			goto fail;
-	}
-	if (c->dead) {
-		if (err)
-			*err = c->dead_err;
-		return -1;
-	}
-	return 0;
-fail:
+	if (!c->head || now - c->last_activity <= c->timeout_ms)
+		return 0;
+	mf_fail(&e, MF_SCOPE_CONN, MF_E_TIMEOUT, "no answer from the server for %ld seconds%s%s%s",
+		c->timeout_ms / 1000, c->head ? " (waiting for " : "", c->head ? c->head->verb : "",
+		c->head ? ")" : "");
 	conn_fail(c, &e);
+	return 1;
+}
+
+static int want_write(const struct imap_conn *c)
+{
+	return c->urgent.len ||
+	       (c->send_cur && can_start(c, c->send_cur) && !c->send_cur->waiting_cont);
+}
+
+static int fail_out(struct imap_conn *c, struct mf_err *err)
+{
 	if (err)
 		*err = c->dead_err;
 	return -1;
+}
+
+int imap_pump(struct imap_conn *const *cs, size_t n, int (*done)(void *), void *aux,
+	      struct mf_err *err)
+{
+	struct pollfd pfd[16];
+	int64_t now = mono_ms();
+
+	if (n > sizeof(pfd) / sizeof(pfd[0]))
+		return mf_fail(err, MF_SCOPE_CONN, MF_E_INTERNAL, "too many connections to pump");
+	for (size_t i = 0; i < n; i++) {
+		if (cs[i]->dead)
+			return fail_out(cs[i], err);
+		if (!cs[i]->head)
+			cs[i]->last_activity = now; /* idle time before now is not silence */
+	}
+	while (!done(aux)) {
+		int progress = 0;
+		long wait = 500; /* wake up now and then to notice a cancel */
+
+		for (size_t i = 0; i < n; i++) {
+			int r = conn_step(cs[i]);
+
+			if (r < 0)
+				return fail_out(cs[i], err);
+			progress |= r;
+		}
+		if (progress)
+			continue;
+		now = mono_ms();
+		for (size_t i = 0; i < n; i++) {
+			if (cancelled(cs[i])) {
+				struct mf_err e;
+
+				mf_fail(&e, MF_SCOPE_CONN, MF_E_CANCEL, "stopped");
+				for (size_t k = 0; k < n; k++)
+					conn_fail(cs[k], &e);
+				return fail_out(cs[i], err);
+			}
+			if (conn_timed_out(cs[i], now))
+				return fail_out(cs[i], err);
+			if (cs[i]->head) {
+				long left = cs[i]->timeout_ms - (long)(now - cs[i]->last_activity);
+
+				if (left < wait)
+					wait = left < 1 ? 1 : left;
+			}
+			pfd[i].fd = transport_fd(cs[i]->t);
+			pfd[i].events = POLLIN | (want_write(cs[i]) ? POLLOUT : 0);
+			pfd[i].revents = 0;
+		}
+		while (poll(pfd, n, (int)wait) < 0 && errno == EINTR)
+			;
+	}
+	return 0;
+}
+
+struct one_conn {
+	struct imap_conn *c;
+	int (*done)(struct imap_conn *, void *);
+	void *aux;
+};
+
+static int one_done(void *aux)
+{
+	struct one_conn *o = aux;
+
+	return o->done(o->c, o->aux);
+}
+
+int session_pump(struct imap_conn *c, int (*done)(struct imap_conn *, void *), void *aux,
+		 struct mf_err *err)
+{
+	struct one_conn o = {c, done, aux};
+
+	return imap_pump(&c, 1, one_done, &o, err);
 }
 
 static int queue_empty(struct imap_conn *c, void *aux)

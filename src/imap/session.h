@@ -118,6 +118,12 @@ int imap_submit(struct imap_conn *c, struct imap_cmd *cmd, struct mf_err *err);
  * failed (err: scope CONN) or was cancelled; command failures are reported
  * to their done callbacks, not here. */
 int imap_run(struct imap_conn *c, struct mf_err *err);
+/* Pumps several connections at once (one thread, one poll) until done(aux)
+ * is true: how a worker appends on some target connections while it fetches
+ * from the source.  -1 as soon as one of them fails or the run is cancelled
+ * (err says which); the others stay usable. */
+int imap_pump(struct imap_conn *const *cs, size_t n, int (*done)(void *), void *aux,
+	      struct mf_err *err);
 /* Number of commands queued or in flight. */
 size_t imap_pending(const struct imap_conn *c);
 

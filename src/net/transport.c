@@ -300,6 +300,11 @@ ssize_t transport_recv(struct transport *t, void *buf, size_t len, struct mf_err
 	return (ssize_t)got;
 }
 
+int transport_fd(const struct transport *t)
+{
+	return (int)t->fd;
+}
+
 int transport_wait(struct transport *t, int want_write, long timeout_ms, struct mf_err *err)
 {
 	struct pollfd p = {.fd = t->fd, .events = POLLIN | (want_write ? POLLOUT : 0)};

@@ -86,6 +86,8 @@ long transport_connect_ms(const struct transport *t);
  * MF_E_CLOSED when the server closed the connection). */
 ssize_t transport_send(struct transport *t, const void *data, size_t len, struct mf_err *err);
 ssize_t transport_recv(struct transport *t, void *buf, size_t len, struct mf_err *err);
+/* The socket, for poll() over several connections (see transport_wait's rule). */
+int transport_fd(const struct transport *t);
 /* Waits until the socket is readable (and writable if want_write) or the
  * timeout passes.  Returns 1 ready, 0 timeout, -1 error.  Always call
  * transport_recv until it returns 0 before waiting: TLS may hold plaintext
