@@ -98,7 +98,10 @@ struct imap_response {
  * parse with the sink's error.  `key` is the atom just before the literal in
  * the innermost list ("BODY[]", "BODY[HEADER.FIELDS (MESSAGE-ID)]") or NULL;
  * `partial` is the response as far as parsed (kind, tag, number, keyword).
- * A NULL sink, or NULL begin, keeps every literal in memory. */
+ * A NULL sink, or NULL begin, keeps every literal in memory.  write() gets
+ * the caller's input bytes as they arrive (never n == 0) and may be NULL to
+ * drop them.  When the parse fails (a protocol error, or write() failing)
+ * while a literal is open, end() is not called. */
 struct imap_literal_sink {
 	int (*begin)(void *aux, const struct imap_response *partial, const char *key, uint64_t size,
 	             struct mf_err *err);
@@ -126,7 +129,8 @@ struct imap_parser;
 struct imap_parser *imap_parser_new(const struct imap_parser_limits *limits,
                                     const struct imap_literal_sink *sink);
 void imap_parser_free(struct imap_parser *p);
-/* Replaces the sink (e.g. per command).  */
+/* Replaces the sink (e.g. per command); the sink is copied.  A literal that
+ * is being streamed already stays with the sink that began it. */
 void imap_parser_set_sink(struct imap_parser *p, const struct imap_literal_sink *sink);
 
 /* Offers len bytes of input.  Consumes what it can and sets *consumed.

@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct run {
 	uint64_t hash;
 	uint64_t lit_size, lit_got;
-	int in_literal;
+	int in_literal, fail_write, fail_end;
 	size_t responses;
 	int failed;
 };
@@ -111,7 +111,12 @@ static int sink_begin(void *aux, const struct imap_response *partial, const char
 	mix(r, &size, sizeof(size));
 	if (key && !strcmp(key, "FAIL[]"))
 		return mf_fail(err, MF_SCOPE_MSG, MF_E_DATA, "sink refused");
-	if (size > 64 || (key && !strncmp(key, "BODY[", 5))) {
+	/* BODY[...] is streamed, anything else kept in memory (so literals
+	 * over max_mem_literal are refused); FAILW[] and FAILE[] make write()
+	 * or end() fail. */
+	if (key && (!strncmp(key, "BODY[", 5) || !strncmp(key, "FAIL", 4))) {
+		r->fail_write = !strcmp(key, "FAILW[]");
+		r->fail_end = !strcmp(key, "FAILE[]");
 		r->in_literal = 1;
 		r->lit_size = size;
 		r->lit_got = 0;
@@ -125,6 +130,8 @@ static int sink_write(void *aux, const char *data, size_t n, struct mf_err *err)
 	struct run *r = aux;
 
 	CHECK(r->in_literal && n > 0 && r->lit_got + n <= r->lit_size);
+	if (r->fail_write)
+		return mf_fail(err, MF_SCOPE_MSG, MF_E_IO, "write failed");
 	r->lit_got += n;
 	for (size_t i = 0; i < n; i++)
 		r->hash += (unsigned char)data[i]; /* order-free: chunking differs */
@@ -136,6 +143,8 @@ static int sink_end(void *aux, struct mf_err *err)
 	struct run *r = aux;
 
 	CHECK(r->in_literal && r->lit_got == r->lit_size);
+	if (r->fail_end)
+		return mf_fail(err, MF_SCOPE_MSG, MF_E_IO, "end failed");
 	r->in_literal = 0;
 	mix(r, "E", 1);
 	return 0;
@@ -179,7 +188,8 @@ static void parse_all(struct run *r, const uint8_t *data, size_t size, const uin
 			if (rc < 0) {
 				CHECK(err.scope != MF_SCOPE_NONE && err.msg[0]);
 				CHECK((err.scope == MF_SCOPE_CONN && err.code == MF_E_PROTO) ||
-				      err.code == MF_E_DATA);
+				      (err.scope == MF_SCOPE_MSG &&
+				       (err.code == MF_E_DATA || err.code == MF_E_IO)));
 				r->failed = 1;
 				break;
 			}

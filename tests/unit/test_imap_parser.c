@@ -1004,8 +1004,8 @@ END_TEST
 START_TEST(memory_stays_flat_over_100000_responses)
 {
 	static const char *const script[] = {
-	        "* 1 FETCH (UID 7 FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" "
-	        "RFC822.SIZE 11 BODY[] {11}\r\nhello world)\r\n",
+	        ("* 1 FETCH (UID 7 FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" "
+	         "RFC822.SIZE 11 BODY[] {11}\r\nhello world)\r\n"),
 	        "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent Items\"\r\n",
 	        "a1 OK [APPENDUID 1795322435 1] Append completed.\r\n",
 	        "* 12 EXISTS\r\n",
@@ -1013,7 +1013,7 @@ START_TEST(memory_stays_flat_over_100000_responses)
 	};
 	struct imap_parser *p = imap_parser_new(NULL, NULL);
 	size_t baseline = 0, peak = 0;
-	struct mf_buf big;
+	struct mf_buf big, wide;
 
 	/* one big response first: its memory must be given back */
 	buf_init(&big, 0);
@@ -1021,9 +1021,16 @@ START_TEST(memory_stays_flat_over_100000_responses)
 	for (int i = 0; i < 1000000; i++)
 		buf_putc(&big, 'x');
 	buf_puts(&big, ")\r\n");
+	/* and a long line with many values */
+	buf_init(&wide, 0);
+	buf_puts(&wide, "* SEARCH");
+	for (int i = 0; i < 12000; i++)
+		buf_printf(&wide, " %d", i + 1);
+	buf_puts(&wide, "\r\n");
 	for (int i = 0; i < 100001; i++) {
-		const char *in = i == 50 ? big.data : script[i % 5];
-		size_t len = i == 50 ? big.len : strlen(in), off = 0;
+		const struct mf_buf *special = i == 50 ? &big : i == 60 ? &wide : NULL;
+		const char *in = special ? special->data : script[i % 5];
+		size_t len = special ? special->len : strlen(in), off = 0;
 
 		while (off < len) {
 			const struct imap_response *r;
@@ -1044,6 +1051,7 @@ START_TEST(memory_stays_flat_over_100000_responses)
 	ck_assert_uint_lt(baseline, 32 * 1024);
 	imap_parser_free(p);
 	buf_free(&big);
+	buf_free(&wide);
 }
 END_TEST
 

@@ -9,6 +9,7 @@
 #include "unit.h"
 #include "imap/syntax.h"
 #include "util/buf.h"
+#include "util/mem.h"
 
 struct astring_case {
 	const char *in;
@@ -323,6 +324,49 @@ START_TEST(flag_lists_drop_what_cannot_be_set)
 }
 END_TEST
 
+/* Running out of memory fails cleanly at every allocation: UID sets stay
+ * valid, buffers hold nothing half-written. */
+START_TEST(survives_allocation_failures)
+{
+	static const char *const flags[] = {"\\Seen", "$Label1", "\\Flagged"};
+	int done = 0;
+
+	for (int n = 1; n < 100 && !done; n++) {
+		struct uidset s;
+		struct mf_buf b;
+		size_t pos = 0;
+		char env[16];
+		int ok = 1;
+
+		snprintf(env, sizeof(env), "%d", n);
+		setenv("MAILFERRY_TEST_FAIL_ALLOC", env, 1);
+		mf_mem_init_hooks();
+		uidset_init(&s);
+		buf_init(&b, 0);
+		for (uint32_t u = 1; u < 200 && ok; u += 2)
+			ok = uidset_add(&s, u) == 0;
+		for (size_t i = 1; i < s.n; i++)
+			ck_assert(s.r[i - 1].hi < s.r[i].lo);
+		if (ok)
+			ok = uidset_format(&s, &pos, 0, &b) == 0;
+		if (ok)
+			ok = imap_put_flag_list(&b, flags, 3, NULL) == 0;
+		else
+			ck_assert_uint_eq(b.len, 0);
+		if (ok) {
+			ck_assert_uint_eq(uidset_count(&s), 100);
+			ck_assert_ptr_nonnull(strstr(b.data, "197,199(\\Seen $Label1 \\Flagged)"));
+			done = 1;
+		}
+		uidset_free(&s);
+		buf_free(&b);
+	}
+	unsetenv("MAILFERRY_TEST_FAIL_ALLOC");
+	mf_mem_init_hooks();
+	ck_assert(done);
+}
+END_TEST
+
 static Suite *syntax_suite(void)
 {
 	Suite *s = suite_create("imap_syntax");
@@ -339,6 +383,7 @@ static Suite *syntax_suite(void)
 	                    (int)(sizeof(bad_lists) / sizeof(bad_lists[0])));
 	tcase_add_test(tc, parse_list_respects_max);
 	tcase_add_test(tc, flag_lists_drop_what_cannot_be_set);
+	tcase_add_test(tc, survives_allocation_failures);
 	suite_add_tcase(s, tc);
 	return s;
 }

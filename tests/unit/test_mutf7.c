@@ -12,6 +12,7 @@
 #include "unit.h"
 #include "imap/mutf7.h"
 #include "util/buf.h"
+#include "util/mem.h"
 
 struct pair {
 	const char *utf8;
@@ -258,6 +259,37 @@ START_TEST(decode_is_canonical)
 }
 END_TEST
 
+/* Running out of memory fails the conversion cleanly at every allocation. */
+START_TEST(survives_allocation_failures)
+{
+	const char *name = "~peter/mail/台北/日本語 Entwürfe & 😀";
+	int done = 0;
+
+	for (int n = 1; n < 50 && !done; n++) {
+		struct mf_buf enc, dec;
+		char env[16];
+
+		snprintf(env, sizeof(env), "%d", n);
+		setenv("MAILFERRY_TEST_FAIL_ALLOC", env, 1);
+		mf_mem_init_hooks();
+		buf_init(&enc, 0);
+		buf_init(&dec, 0);
+		if (mutf7_encode(name, strlen(name), &enc) == 0 &&
+		    mutf7_decode(enc.data, enc.len, &dec) == 0) {
+			ck_assert_str_eq(dec.data, name);
+			done = 1;
+		} else {
+			ck_assert(dec.len == 0);
+		}
+		buf_free(&enc);
+		buf_free(&dec);
+	}
+	unsetenv("MAILFERRY_TEST_FAIL_ALLOC");
+	mf_mem_init_hooks();
+	ck_assert(done);
+}
+END_TEST
+
 static Suite *mutf7_suite(void)
 {
 	Suite *s = suite_create("mutf7");
@@ -274,6 +306,7 @@ static Suite *mutf7_suite(void)
 	tcase_add_test(tc, utf8_valid_classes);
 	tcase_add_test(tc, round_trip_random_names);
 	tcase_add_test(tc, decode_is_canonical);
+	tcase_add_test(tc, survives_allocation_failures);
 	suite_add_tcase(s, tc);
 	return s;
 }
