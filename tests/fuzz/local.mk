@@ -24,6 +24,7 @@ EXTRA_PROGRAMS = $(FUZZ_TARGETS)
 EXTRA_DIST += tests/fuzz/replay_main.c
 
 include tests/fuzz/fuzz_imap_parser.mk
+include tests/fuzz/fuzz_mutf7.mk
 include tests/fuzz/fuzz_csv.mk
 include tests/fuzz/fuzz_json.mk
 
