@@ -165,18 +165,20 @@ static int g_send(struct graph_client *g, const char *url, const char *const *ex
 	return rc;
 }
 
-/* Reads {"error":{"code":...,"message":...,"innerError":{...}}} into g->last. */
-static void g_read_error(struct graph_client *g, const struct http_response *resp)
+/* Reads {"error":{"code":...,"message":...,"innerError":{...}}} into g->last.
+ * A body that is not such JSON leaves the codes empty; -1 only when there was
+ * no memory to read it (the caller must not guess what the error was). */
+static int g_read_error(struct graph_client *g, const struct http_response *resp)
 {
 	struct json_doc *doc = NULL;
 	const struct json_value *e, *inner;
-	struct mf_err jerr;
+	struct mf_err jerr = {0};
 
 	memset(&g->last, 0, sizeof(g->last));
 	g->last.status = resp->status;
 	copy_text(g->last.request_id, sizeof(g->last.request_id), resp->request_id);
 	if (json_parse(resp->body.data ? resp->body.data : "", resp->body.len, NULL, &doc, &jerr))
-		return;
+		return jerr.code == MF_E_NOMEM ? -1 : 0;
 	e = json_get(json_root(doc), "error");
 	inner = json_get(e, "innerError");
 	if (!inner)
@@ -188,6 +190,7 @@ static void g_read_error(struct graph_client *g, const struct http_response *res
 		copy_text(g->last.request_id, sizeof(g->last.request_id),
 			  json_get_str(inner, "request-id"));
 	json_free(doc);
+	return 0;
 }
 
 static int g_fail(struct graph_client *g, const char *url, struct mf_err *err)
@@ -294,7 +297,10 @@ static int g_call(struct graph_client *g, const char *url, const char *const *ex
 		}
 		if (resp.status >= 200 && resp.status < 300)
 			break;
-		g_read_error(g, &resp);
+		if (g_read_error(g, &resp)) {
+			mf_fail_nomem(err, MF_SCOPE_CONN);
+			goto out;
+		}
 		if (resp.status == 401 && !reauthed) {
 			/* the token may have been revoked or expired early */
 			oauth_forget(g->oauth, g->scope, tok);

@@ -333,7 +333,9 @@ static int fetch(struct oauth_client *c, const char *scope, struct mf_secret **t
 	}
 	if (json_parse(resp.body.data ? resp.body.data : "", resp.body.len, NULL, &doc, &jerr) ||
 	    json_type(json_root(doc)) != JSON_OBJECT) {
-		if (resp.status == 200)
+		if (!doc && jerr.code == MF_E_NOMEM)
+			mf_fail_nomem(err, MF_SCOPE_CONN);
+		else if (resp.status == 200)
 			mf_fail(err, MF_SCOPE_CONN, MF_E_PROTO,
 				"token endpoint of tenant %s answered HTTP 200 without JSON",
 				c->tenant);
