@@ -914,6 +914,46 @@ void json_w_bool(struct json_w *w, int v)
 		w_put(w, buf_puts(w->out, v ? "true" : "false"));
 }
 
+/* Whether s is exactly one JSON number. */
+static int number_text(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (is_digit(*s))
+		while (is_digit(*s))
+			s++;
+	else
+		return 0;
+	if (*s == '.') {
+		if (!is_digit(*++s))
+			return 0;
+		while (is_digit(*s))
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!is_digit(*s))
+			return 0;
+		while (is_digit(*s))
+			s++;
+	}
+	return *s == 0;
+}
+
+void json_w_number(struct json_w *w, const char *text)
+{
+	if (!text || !number_text(text)) {
+		w->failed = 1;
+		return;
+	}
+	if (!w_before_value(w))
+		w_put(w, buf_puts(w->out, text));
+}
+
 void json_w_null(struct json_w *w)
 {
 	if (!w_before_value(w))

@@ -131,6 +131,9 @@ void json_w_strn(struct json_w *w, const char *s, size_t n);
 void json_w_int(struct json_w *w, int64_t v);
 void json_w_uint(struct json_w *w, uint64_t v);
 void json_w_bool(struct json_w *w, int v);
+/* A number given as JSON number text (e.g. from json_num_text()); text that
+ * is not a JSON number fails the writer. */
+void json_w_number(struct json_w *w, const char *text);
 void json_w_null(struct json_w *w);
 void json_w_kv_str(struct json_w *w, const char *key, const char *s);
 void json_w_kv_int(struct json_w *w, const char *key, int64_t v);

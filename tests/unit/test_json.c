@@ -303,6 +303,8 @@ START_TEST(writer_escapes_and_stays_valid)
 	json_w_kv_int(&w, "messages", -3);
 	json_w_kv_uint(&w, "bytes", UINT64_MAX);
 	json_w_kv_bool(&w, "ok", 1);
+	json_w_key(&w, "ratio");
+	json_w_number(&w, "-1.5e3");
 	json_w_key(&w, "error");
 	json_w_null(&w);
 	json_w_key(&w, "folders");
@@ -319,6 +321,7 @@ START_TEST(writer_escapes_and_stays_valid)
 	doc = parse_ok(b.data);
 	ck_assert_str_eq(json_get_str(json_root(doc), "event"), "mailbox_done");
 	ck_assert_str_eq(json_num_text(json_get(json_root(doc), "bytes")), "18446744073709551615");
+	ck_assert_str_eq(json_num_text(json_get(json_root(doc), "ratio")), "-1.5e3");
 	ck_assert_str_eq(json_str(json_at(json_get(json_root(doc), "folders"), 1)),
 			 "q\"b\\s/\n\r\t\x01\x1f \xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd bad "
 			 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end");
@@ -354,6 +357,11 @@ START_TEST(writer_misuse_is_reported)
 	json_w_init(&w, &b); /* wrong closer */
 	json_w_array_begin(&w);
 	json_w_object_end(&w);
+	ck_assert_int_eq(json_w_finish(&w), -1);
+
+	buf_reset(&b);
+	json_w_init(&w, &b); /* not a number */
+	json_w_number(&w, "1.");
 	ck_assert_int_eq(json_w_finish(&w), -1);
 
 	buf_reset(&b);
