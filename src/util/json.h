@@ -63,7 +63,7 @@ struct json_value;
  * message names the byte offset and the reason), MF_E_TOOBIG for a limit,
  * MF_E_NOMEM.  The error scope is MF_SCOPE_MSG; callers widen it. */
 int json_parse(const char *text, size_t len, const struct json_limits *lim, struct json_doc **out,
-	       struct mf_err *err);
+               struct mf_err *err);
 void json_free(struct json_doc *doc);
 /* json_free() that first wipes every string of the document (for documents
  * holding a token).  The parser reserves its string space once, up front, so
@@ -114,8 +114,8 @@ int json_put_str(struct mf_buf *b, const char *s); /* NULL writes null */
 struct json_w {
 	struct mf_buf *out; /* borrowed */
 	int failed;
-	unsigned depth;                             /* 0: top level */
-	unsigned char first[JSON_W_MAX_DEPTH + 1];  /* 1: nothing written yet at that level */
+	unsigned depth;                            /* 0: top level */
+	unsigned char first[JSON_W_MAX_DEPTH + 1]; /* 1: nothing written yet at that level */
 	unsigned char in_object[JSON_W_MAX_DEPTH + 1];
 	unsigned char after_key; /* a key was written, its value is due */
 };

@@ -24,7 +24,7 @@ static struct json_doc *parse_ok(const char *text)
 
 /* Parses and expects a refusal with the given error code; returns the message. */
 static const char *parse_bad(const char *text, size_t len, const struct json_limits *lim,
-			     enum mf_errcode code)
+                             enum mf_errcode code)
 {
 	static struct mf_err err;
 	struct json_doc *doc = NULL;
@@ -33,7 +33,7 @@ static const char *parse_bad(const char *text, size_t len, const struct json_lim
 	ck_assert_msg(json_parse(text, len, lim, &doc, &err) == -1, "accepted %.60s", text);
 	ck_assert_ptr_null(doc);
 	ck_assert_msg(err.code == code, "%.60s: got %s (%s)", text, mf_errcode_name(err.code),
-		      err.msg);
+	              err.msg);
 	return err.msg;
 }
 
@@ -42,12 +42,12 @@ static const char *parse_bad(const char *text, size_t len, const struct json_lim
 START_TEST(graph_shapes_are_read)
 {
 	const char *text =
-		"{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#domains\","
-		" \"value\": [ {\"id\":\"contoso.com\",\"isVerified\":true,\"supportedServices\":"
-		"[\"Email\",\"OfficeCommunicationsOnline\"]},\n"
-		"{\"id\":\"fabrikam.com\",\"isVerified\":false,\"supportedServices\":[],"
-		"\"ttl\":3600,\"x\":null} ],"
-		"\"@odata.nextLink\":\"https://graph.microsoft.com/v1.0/domains?$skiptoken=X\"}";
+	        "{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#domains\","
+	        " \"value\": [ {\"id\":\"contoso.com\",\"isVerified\":true,\"supportedServices\":"
+	        "[\"Email\",\"OfficeCommunicationsOnline\"]},\n"
+	        "{\"id\":\"fabrikam.com\",\"isVerified\":false,\"supportedServices\":[],"
+	        "\"ttl\":3600,\"x\":null} ],"
+	        "\"@odata.nextLink\":\"https://graph.microsoft.com/v1.0/domains?$skiptoken=X\"}";
 	struct json_doc *doc = parse_ok(text);
 	const struct json_value *root = json_root(doc), *value, *d;
 	int b = -1;
@@ -64,7 +64,7 @@ START_TEST(graph_shapes_are_read)
 	ck_assert_int_eq(json_get_bool(d, "isVerified", &b), 0);
 	ck_assert_int_eq(b, 1);
 	ck_assert_str_eq(json_str(json_at(json_get(d, "supportedServices"), 1)),
-			 "OfficeCommunicationsOnline");
+	                 "OfficeCommunicationsOnline");
 	d = json_at(value, 1);
 	ck_assert_int_eq(json_get_bool(d, "isVerified", &b), 0);
 	ck_assert_int_eq(b, 0);
@@ -86,7 +86,7 @@ END_TEST
 START_TEST(numbers_keep_their_text_and_convert_exactly)
 {
 	struct json_doc *doc = parse_ok("[0, -0, 9223372036854775807, -9223372036854775808,"
-					" 9223372036854775808, 1.5, 2e3, -12.25E-2, 123]");
+	                                " 9223372036854775808, 1.5, 2e3, -12.25E-2, 123]");
 	const struct json_value *a = json_root(doc);
 	int64_t v;
 
@@ -114,9 +114,9 @@ END_TEST
 
 START_TEST(escapes_decode_to_utf8)
 {
-	struct json_doc *doc =
-		parse_ok("[\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\", \"\\u00e9\\u20AC\", "
-			 "\"\\ud83d\\ude00\", \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\", \"\"]");
+	struct json_doc *doc = parse_ok(
+	        "[\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\", \"\\u00e9\\u20AC\", "
+	        "\"\\ud83d\\ude00\", \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\", \"\"]");
 	const struct json_value *a = json_root(doc);
 
 	ck_assert_str_eq(json_str(json_at(a, 0)), "a\"b\\c/d\b\f\n\r\t");
@@ -180,20 +180,20 @@ END_TEST
 
 START_TEST(invalid_utf8_is_refused)
 {
-	BAD("\"\x80\"");                 /* lone continuation */
-	BAD("\"\xc0\x80\"");             /* overlong NUL */
-	BAD("\"\xc1\xbf\"");             /* overlong */
-	BAD("\"\xe0\x80\x80\"");         /* overlong 3-byte */
-	BAD("\"\xed\xa0\x80\"");         /* UTF-16 surrogate D800 */
-	BAD("\"\xf0\x80\x80\x80\"");     /* overlong 4-byte */
-	BAD("\"\xf4\x90\x80\x80\"");     /* above U+10FFFF */
+	BAD("\"\x80\"");             /* lone continuation */
+	BAD("\"\xc0\x80\"");         /* overlong NUL */
+	BAD("\"\xc1\xbf\"");         /* overlong */
+	BAD("\"\xe0\x80\x80\"");     /* overlong 3-byte */
+	BAD("\"\xed\xa0\x80\"");     /* UTF-16 surrogate D800 */
+	BAD("\"\xf0\x80\x80\x80\""); /* overlong 4-byte */
+	BAD("\"\xf4\x90\x80\x80\""); /* above U+10FFFF */
 	BAD("\"\xf5\x80\x80\x80\"");
 	BAD("\"\xff\"");
-	BAD("\"\xe2\x82\"");             /* truncated */
+	BAD("\"\xe2\x82\""); /* truncated */
 	BAD("\"\xc3\"");
-	BAD("\"\\ud83d\"");              /* high surrogate alone */
-	BAD("\"\\ud83d\\u0041\"");       /* high surrogate + not a low one */
-	BAD("\"\\ude00\"");              /* low surrogate alone */
+	BAD("\"\\ud83d\"");        /* high surrogate alone */
+	BAD("\"\\ud83d\\u0041\""); /* high surrogate + not a low one */
+	BAD("\"\\ude00\"");        /* low surrogate alone */
 }
 END_TEST
 
@@ -258,8 +258,9 @@ END_TEST
 
 START_TEST(every_allocation_failure_is_survived)
 {
-	const char *text = "{\"value\":[{\"id\":\"a\",\"n\":[1,2,{\"x\":\"\\u00e9\"}]},"
-			   "{\"id\":\"b\",\"k\":{\"q\":true,\"r\":null}}],\"@odata.nextLink\":\"u\"}";
+	const char *text =
+	        "{\"value\":[{\"id\":\"a\",\"n\":[1,2,{\"x\":\"\\u00e9\"}]},"
+	        "{\"id\":\"b\",\"k\":{\"q\":true,\"r\":null}}],\"@odata.nextLink\":\"u\"}";
 	struct json_doc *doc = NULL;
 	struct mf_err err = {0};
 	char n[16];
@@ -323,8 +324,8 @@ START_TEST(writer_escapes_and_stays_valid)
 	ck_assert_str_eq(json_num_text(json_get(json_root(doc), "bytes")), "18446744073709551615");
 	ck_assert_str_eq(json_num_text(json_get(json_root(doc), "ratio")), "-1.5e3");
 	ck_assert_str_eq(json_str(json_at(json_get(json_root(doc), "folders"), 1)),
-			 "q\"b\\s/\n\r\t\x01\x1f \xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd bad "
-			 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end");
+	                 "q\"b\\s/\n\r\t\x01\x1f \xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd bad "
+	                 "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end");
 	ck_assert(json_is_null(json_at(json_get(json_root(doc), "folders"), 2)));
 	json_free(doc);
 	buf_free(&b);

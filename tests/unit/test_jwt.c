@@ -46,7 +46,7 @@ static X509 *new_cert(EVP_PKEY *k)
 	X509_set_pubkey(c, k);
 	n = X509_get_subject_name(c);
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"mailferry app",
-				   -1, -1, 0);
+	                           -1, -1, 0);
 	X509_set_issuer_name(c, n);
 	ck_assert_int_gt(X509_sign(c, k, EVP_sha256()), 0);
 	return c;
@@ -71,7 +71,7 @@ static void write_pem(const char *name, X509 *c, EVP_PKEY *k, const char *pass)
 		PEM_write_X509(f, c);
 	if (k)
 		PEM_write_PrivateKey(f, k, pass ? EVP_aes_256_cbc() : NULL, NULL, 0, NULL,
-				     (void *)(uintptr_t)pass);
+		                     (void *)(uintptr_t)pass);
 	fclose(f);
 }
 
@@ -92,8 +92,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-	const char *names[] = {"app.crt", "app.key", "both.pem", "locked.key", "other.key",
-			       "ec.crt", "ec.key"};
+	const char *names[] = {"app.crt",   "app.key", "both.pem", "locked.key",
+	                       "other.key", "ec.crt",  "ec.key"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		unlink(path(names[i]));
@@ -168,9 +168,8 @@ static int verify(const char *jwt, int pss)
 	EVP_PKEY_CTX *pctx = NULL;
 	int ok;
 
-	ck_assert_int_eq(EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL,
-					      X509_get0_pubkey(cert)),
-			 1);
+	ck_assert_int_eq(
+	        EVP_DigestVerifyInit(md, &pctx, EVP_sha256(), NULL, X509_get0_pubkey(cert)), 1);
 	if (pss) {
 		EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
 		EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
@@ -187,8 +186,8 @@ static int verify(const char *jwt, int pss)
 START_TEST(base64_matches_rfc4648)
 {
 	static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-	static const char *const std[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-					  "Zm9vYmFy"};
+	static const char *const std[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+	                                  "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 	static const char *const url[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
 	struct mf_buf b;
 
@@ -243,8 +242,9 @@ END_TEST
 
 START_TEST(ps256_assertion_has_microsoft_claims_and_verifies)
 {
-	static const char aud[] = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/"
-				  "v2.0/token";
+	static const char aud[] =
+	        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/"
+	        "v2.0/token";
 	static const char cid[] = "5f0c2b7e-8d41-4c3a-9e6b-1a2d3c4e5f60";
 	static const char jti[] = "0b5e3c1d-7a2f-4e9b-8c6d-5f4a3b2c1d0e";
 	struct jwt_signer *s = load();
@@ -256,7 +256,7 @@ START_TEST(ps256_assertion_has_microsoft_claims_and_verifies)
 	int64_t v;
 
 	ck_assert_int_eq(jwt_client_assertion(s, JWT_PS256, aud, cid, jti, 1700000000, &jwt, &err),
-			 0);
+	                 0);
 	t = secret_str(jwt);
 	ck_assert(secret_occurs(t, strlen(t))); /* a live secret: redacted from logs */
 	d1 = strchr(t, '.');
@@ -380,13 +380,13 @@ START_TEST(xoauth2_string_is_microsofts_format)
 	struct mf_err err = {0};
 	unsigned char raw[256];
 	const char want[] = "user=test@contoso.onmicrosoft.com\001auth=Bearer "
-			    "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA\001\001";
+	                    "EwBAAl3BAAUFFpUAo7J3Ve0bjLBWZWCclRC3EoAA\001\001";
 	int n;
 
 	ck_assert_int_eq(oauth_xoauth2("test@contoso.onmicrosoft.com", tok, &ir, &err), 0);
 	ck_assert_msg(!strncmp(secret_str(ir),
-			       "dXNlcj10ZXN0QGNvbnRvc28ub25taWNyb3NvZnQuY29tAWF1dGg9QmVhcmVy", 60),
-		      "%s", secret_str(ir));
+	                       "dXNlcj10ZXN0QGNvbnRvc28ub25taWNyb3NvZnQuY29tAWF1dGg9QmVhcmVy", 60),
+	              "%s", secret_str(ir));
 	n = EVP_DecodeBlock(raw, (const unsigned char *)secret_str(ir), (int)secret_len(ir));
 	ck_assert_int_ge(n, (int)sizeof(want) - 1);
 	ck_assert(!memcmp(raw, want, sizeof(want) - 1));

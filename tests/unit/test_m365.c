@@ -99,14 +99,15 @@ START_TEST(oauth_config_is_checked)
 {
 	struct mf_secret *sec = secret_new("s3cret", 6), *empty = secret_new("", 0);
 	struct oauth_config c = {.tenant = "contoso.onmicrosoft.com",
-				 .client_id = "5f0c2b7e-8d41-4c3a-9e6b-1a2d3c4e5f60",
-				 .client_secret = sec};
+	                         .client_id = "5f0c2b7e-8d41-4c3a-9e6b-1a2d3c4e5f60",
+	                         .client_secret = sec};
 	struct oauth_client *oc = NULL;
 	struct mf_err err = {0};
 
 	ck_assert_int_eq(oauth_client_new(&c, &oc, &err), 0);
-	ck_assert_str_eq(oauth_token_url(oc),
-			 "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+	ck_assert_str_eq(
+	        oauth_token_url(oc),
+	        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
 	ck_assert_uint_eq(oauth_requests_sent(oc), 0);
 	oauth_client_free(oc);
 
@@ -114,8 +115,9 @@ START_TEST(oauth_config_is_checked)
 	c.authority = "https://login.microsoftonline.us/";
 	c.tenant = "7d3a1f52-9c4e-4b8a-a1d6-2f0e5c9b8a31";
 	ck_assert_int_eq(oauth_client_new(&c, &oc, &err), 0);
-	ck_assert_str_eq(oauth_token_url(oc), "https://login.microsoftonline.us/"
-					      "7d3a1f52-9c4e-4b8a-a1d6-2f0e5c9b8a31/oauth2/v2.0/token");
+	ck_assert_str_eq(oauth_token_url(oc),
+	                 "https://login.microsoftonline.us/"
+	                 "7d3a1f52-9c4e-4b8a-a1d6-2f0e5c9b8a31/oauth2/v2.0/token");
 	oauth_client_free(oc);
 
 	c.tenant = "contoso.com/../../evil";
@@ -146,7 +148,8 @@ END_TEST
 START_TEST(graph_config_is_checked)
 {
 	struct mf_secret *sec = secret_new("s3cret", 6);
-	struct oauth_config oc_cfg = {.tenant = "t.example", .client_id = "c", .client_secret = sec};
+	struct oauth_config oc_cfg = {
+	        .tenant = "t.example", .client_id = "c", .client_secret = sec};
 	struct graph_config gc = {0};
 	struct oauth_client *oc = NULL;
 	struct graph_client *g = NULL;
@@ -187,7 +190,7 @@ START_TEST(urls_and_forms_are_percent_encoded)
 	ck_assert_int_eq(http_form_add(&b, "scope", "https://graph.microsoft.com/.default"), 0);
 	ck_assert_int_eq(http_form_add(&b, "client_secret", "p&s=w+d%~"), 0);
 	ck_assert_str_eq(b.data, "client_id=abc&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
-				 "&client_secret=p%26s%3Dw%2Bd%25~");
+	                         "&client_secret=p%26s%3Dw%2Bd%25~");
 	buf_free(&b);
 	buf_init(&b, 5); /* bounded like every buffer */
 	ck_assert_int_eq(http_escape(&b, "abc def", 7, NULL), -1);
@@ -211,8 +214,10 @@ END_TEST
 
 static int perform(const char *url, int allow, struct mf_err *err)
 {
-	struct http_request req = {.url = url, .allow_plain_loopback = allow,
-				   .connect_timeout_ms = 5000, .timeout_ms = 5000};
+	struct http_request req = {.url = url,
+	                           .allow_plain_loopback = allow,
+	                           .connect_timeout_ms = 5000,
+	                           .timeout_ms = 5000};
 	struct http_response resp;
 	int rc;
 
