@@ -116,7 +116,7 @@ static struct jwt_signer *load(void)
 
 static size_t b64url_decode(const char *in, size_t n, unsigned char *out)
 {
-	char tmp[8192];
+	char tmp[8192] = {0};
 	size_t m = 0;
 	int len;
 
