@@ -15,7 +15,7 @@
 #include "util/secret.h"
 #include "util/timeutil.h"
 
-#define USER_SELECT "id,userPrincipalName,mail,proxyAddresses,accountEnabled,displayName"
+#define USER_SELECT       "id,userPrincipalName,mail,proxyAddresses,accountEnabled,displayName"
 #define MAX_EXTRA_HEADERS 8
 
 struct graph_client {
@@ -36,7 +36,7 @@ struct graph_client {
 /* ---------------------------------------------------------------- setup */
 
 int graph_client_new(const struct graph_config *cfg, struct oauth_client *oauth,
-		     struct graph_client **out, struct mf_err *err)
+                     struct graph_client **out, struct mf_err *err)
 {
 	const char *base = cfg->base_url ? cfg->base_url : GRAPH_DEFAULT_BASE;
 	const char *host, *slash;
@@ -50,15 +50,16 @@ int graph_client_new(const struct graph_config *cfg, struct oauth_client *oauth,
 	if (!host || (strncmp(base, "https://", 8) && strncmp(base, "http://", 7)) ||
 	    host + 3 >= base + n)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "Graph base URL \"%.200s\" is not an https:// URL", base);
+		               "Graph base URL \"%.200s\" is not an https:// URL", base);
 	slash = memchr(host + 3, '/', (size_t)(base + n - (host + 3)));
 	g = mf_calloc(1, sizeof(*g));
 	if (!g)
 		return mf_fail_nomem(err, MF_SCOPE_BATCH);
 	g->base = mf_strndup(base, n);
 	g->origin = mf_strndup(base, slash ? (size_t)(slash - base) : n);
-	g->scope = cfg->scope ? mf_strdup(cfg->scope)
-			      : g->origin ? mf_sprintf("%s/.default", g->origin) : NULL;
+	g->scope = cfg->scope  ? mf_strdup(cfg->scope)
+	           : g->origin ? mf_sprintf("%s/.default", g->origin)
+	                       : NULL;
 	g->ca_file = cfg->ca_file ? mf_strdup(cfg->ca_file) : NULL;
 	g->http = http_client_new();
 	if (!g->base || !g->origin || !g->scope || (cfg->ca_file && !g->ca_file) || !g->http) {
@@ -131,16 +132,16 @@ static void shown_path(const struct graph_client *g, const char *url, char *out,
 
 /* Sends one GET with a bearer token.  *tok gets the token used (caller frees). */
 static int g_send(struct graph_client *g, const char *url, const char *const *extra,
-		  struct http_response *resp, struct mf_secret **tok, struct mf_err *err)
+                  struct http_response *resp, struct mf_secret **tok, struct mf_err *err)
 {
 	const char *hdrs[MAX_EXTRA_HEADERS + 3];
 	struct http_request req = {
-		.url = url,
-		.headers = hdrs,
-		.ca_file = g->ca_file,
-		.timeout_ms = g->timeout_ms,
-		.cancel = g->cancel,
-		.allow_plain_loopback = g->allow_plain_loopback,
+	        .url = url,
+	        .headers = hdrs,
+	        .ca_file = g->ca_file,
+	        .timeout_ms = g->timeout_ms,
+	        .cancel = g->cancel,
+	        .allow_plain_loopback = g->allow_plain_loopback,
 	};
 	struct mf_buf auth;
 	size_t h = 0;
@@ -165,18 +166,20 @@ static int g_send(struct graph_client *g, const char *url, const char *const *ex
 	return rc;
 }
 
-/* Reads {"error":{"code":...,"message":...,"innerError":{...}}} into g->last. */
-static void g_read_error(struct graph_client *g, const struct http_response *resp)
+/* Reads {"error":{"code":...,"message":...,"innerError":{...}}} into g->last.
+ * A body that is not such JSON leaves the codes empty; -1 only when there was
+ * no memory to read it (the caller must not guess what the error was). */
+static int g_read_error(struct graph_client *g, const struct http_response *resp)
 {
 	struct json_doc *doc = NULL;
 	const struct json_value *e, *inner;
-	struct mf_err jerr;
+	struct mf_err jerr = {0};
 
 	memset(&g->last, 0, sizeof(g->last));
 	g->last.status = resp->status;
 	copy_text(g->last.request_id, sizeof(g->last.request_id), resp->request_id);
 	if (json_parse(resp->body.data ? resp->body.data : "", resp->body.len, NULL, &doc, &jerr))
-		return;
+		return jerr.code == MF_E_NOMEM ? -1 : 0;
 	e = json_get(json_root(doc), "error");
 	inner = json_get(e, "innerError");
 	if (!inner)
@@ -186,8 +189,9 @@ static void g_read_error(struct graph_client *g, const struct http_response *res
 	copy_text(g->last.message, sizeof(g->last.message), json_get_str(e, "message"));
 	if (!g->last.request_id[0])
 		copy_text(g->last.request_id, sizeof(g->last.request_id),
-			  json_get_str(inner, "request-id"));
+		          json_get_str(inner, "request-id"));
 	json_free(doc);
+	return 0;
 }
 
 static int g_fail(struct graph_client *g, const char *url, struct mf_err *err)
@@ -210,8 +214,8 @@ static int g_fail(struct graph_client *g, const char *url, struct mf_err *err)
 	}
 	shown_path(g, url, path, sizeof(path));
 	mf_fail(err, scope, code, "Graph GET %s: %s%s%s (HTTP %ld%s%s)", path,
-		l->code[0] ? l->code : "error", l->message[0] ? ": " : "", l->message, l->status,
-		l->request_id[0] ? ", request-id " : "", l->request_id);
+	        l->code[0] ? l->code : "error", l->message[0] ? ": " : "", l->message, l->status,
+	        l->request_id[0] ? ", request-id " : "", l->request_id);
 	return -1;
 }
 
@@ -225,7 +229,7 @@ static int g_wait(struct graph_client *g, long ms, struct mf_err *err)
 
 		if (g->cancel && atomic_load(g->cancel))
 			return mf_fail(err, MF_SCOPE_BATCH, MF_E_CANCEL,
-				       "cancelled while waiting for Microsoft Graph");
+			               "cancelled while waiting for Microsoft Graph");
 		left = end - mono_ms();
 		if (left <= 0)
 			return 0;
@@ -242,7 +246,7 @@ static int retryable_transport(const struct mf_err *e)
 /* How long to wait before the next attempt, or -1 when retries are used up
  * or the server asks for a wait longer than we accept (err then says so). */
 static long g_backoff(struct graph_client *g, const struct http_response *resp, unsigned attempt,
-		      const char *url, struct mf_err *err)
+                      const char *url, struct mf_err *err)
 {
 	long wait;
 
@@ -266,7 +270,7 @@ static long g_backoff(struct graph_client *g, const struct http_response *resp, 
 
 /* GET url with retries; on 2xx *out holds the body (NULL when empty). */
 static int g_call(struct graph_client *g, const char *url, const char *const *extra,
-		  struct json_doc **out, struct mf_err *err)
+                  struct json_doc **out, struct mf_err *err)
 {
 	struct http_response resp;
 	struct mf_secret *tok = NULL;
@@ -294,7 +298,10 @@ static int g_call(struct graph_client *g, const char *url, const char *const *ex
 		}
 		if (resp.status >= 200 && resp.status < 300)
 			break;
-		g_read_error(g, &resp);
+		if (g_read_error(g, &resp)) {
+			mf_fail_nomem(err, MF_SCOPE_CONN);
+			goto out;
+		}
 		if (resp.status == 401 && !reauthed) {
 			/* the token may have been revoked or expired early */
 			oauth_forget(g->oauth, g->scope, tok);
@@ -316,7 +323,7 @@ static int g_call(struct graph_client *g, const char *url, const char *const *ex
 		if (wait < 0)
 			goto out;
 		log_info("Graph GET %s: HTTP %ld, waiting %ld ms (%s)", path, resp.status, wait,
-			 resp.retry_after_s >= 0 ? "Retry-After" : "backoff");
+		         resp.retry_after_s >= 0 ? "Retry-After" : "backoff");
 		if (g_wait(g, wait, err))
 			goto out;
 	}
@@ -335,7 +342,7 @@ out:
 }
 
 int graph_get(struct graph_client *g, const char *path, const char *const *extra_headers,
-	      struct json_doc **out, struct mf_err *err)
+              struct json_doc **out, struct mf_err *err)
 {
 	char *url = mf_sprintf("%s%s", g->base, path);
 	int rc;
@@ -349,7 +356,7 @@ int graph_get(struct graph_client *g, const char *path, const char *const *extra
 }
 
 int graph_list(struct graph_client *g, const char *path, const char *const *extra_headers,
-	       graph_item_fn fn, void *arg, struct mf_err *err)
+               graph_item_fn fn, void *arg, struct mf_err *err)
 {
 	char *url = mf_sprintf("%s%s", g->base, path), *next;
 	size_t ol = strlen(g->origin);
@@ -363,8 +370,8 @@ int graph_list(struct graph_client *g, const char *path, const char *const *extr
 		return mf_fail_nomem(err, MF_SCOPE_CONN);
 	for (;;) {
 		if (pages++ >= g->max_pages) {
-			mf_fail(err, MF_SCOPE_CONN, MF_E_TOOBIG,
-				"Graph GET %s: more than %u pages", path, g->max_pages);
+			mf_fail(err, MF_SCOPE_CONN, MF_E_TOOBIG, "Graph GET %s: more than %u pages",
+			        path, g->max_pages);
 			goto out;
 		}
 		if (g_call(g, url, extra_headers, &doc, err))
@@ -372,7 +379,7 @@ int graph_list(struct graph_client *g, const char *path, const char *const *extr
 		value = json_get(json_root(doc), "value");
 		if (json_type(value) != JSON_ARRAY) {
 			mf_fail(err, MF_SCOPE_CONN, MF_E_PROTO,
-				"Graph GET %s: the answer has no \"value\" list", path);
+			        "Graph GET %s: the answer has no \"value\" list", path);
 			goto out;
 		}
 		for (size_t i = 0; i < json_count(value); i++)
@@ -384,7 +391,7 @@ int graph_list(struct graph_client *g, const char *path, const char *const *extr
 		/* the bearer token goes with the request: stay on our Graph */
 		if (strncmp(link, g->origin, ol) || link[ol] != '/') {
 			mf_fail(err, MF_SCOPE_CONN, MF_E_PROTO,
-				"Graph GET %s: @odata.nextLink leaves %s", path, g->origin);
+			        "Graph GET %s: @odata.nextLink leaves %s", path, g->origin);
 			goto out;
 		}
 		next = mf_strdup(link);
@@ -556,7 +563,7 @@ out:
 }
 
 static int find_by_proxy(struct graph_client *g, const char *address, struct graph_user *out,
-			 struct mf_err *err)
+                         struct mf_err *err)
 {
 	/* A filter on proxyAddresses is an "advanced query" for some tenants:
 	 * it wants ConsistencyLevel: eventual together with $count=true. */
@@ -575,20 +582,20 @@ static int find_by_proxy(struct graph_client *g, const char *address, struct gra
 	}
 	if (ps.matches == 0)
 		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_NOTFOUND,
-			       "no user in the tenant has %s as user principal name or proxy "
-			       "address",
-			       address);
+		               "no user in the tenant has %s as user principal name or proxy "
+		               "address",
+		               address);
 	if (ps.matches > 1) {
 		graph_user_free(out);
 		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_DATA,
-			       "%zu users have the proxy address smtp:%s", ps.matches, address);
+		               "%zu users have the proxy address smtp:%s", ps.matches, address);
 	}
 	out->found_by_proxy = 1;
 	return 0;
 }
 
 int graph_find_user(struct graph_client *g, const char *address, struct graph_user *out,
-		    struct mf_err *err)
+                    struct mf_err *err)
 {
 	struct json_doc *doc = NULL;
 	char *path;
@@ -597,8 +604,8 @@ int graph_find_user(struct graph_client *g, const char *address, struct graph_us
 	memset(out, 0, sizeof(*out));
 	out->account_enabled = -1;
 	if (!printable_address(address))
-		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CONFIG, "not a valid address: \"%.100s\"",
-			       address ? address : "");
+		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CONFIG,
+		               "not a valid address: \"%.100s\"", address ? address : "");
 	path = user_path(address, "?$select=" USER_SELECT);
 	if (!path)
 		return mf_fail_nomem(err, MF_SCOPE_CONN);
@@ -692,7 +699,7 @@ static int on_license(const struct json_value *item, void *arg, struct mf_err *e
 }
 
 int graph_license_details(struct graph_client *g, const char *user, struct graph_licenses *out,
-			  struct mf_err *err)
+                          struct mf_err *err)
 {
 	struct license_list ll = {.out = out};
 	char *path;
@@ -740,7 +747,7 @@ int graph_has_mailbox_plan(const struct graph_licenses *l, const char **plan)
 /* ---------------------------------------------------------------- mailbox */
 
 int graph_mailbox_exists(struct graph_client *g, const char *user, int *exists, char **purpose,
-			 struct mf_err *err)
+                         struct mf_err *err)
 {
 	static const char no_rest[] = "MailboxNotEnabledForRESTAPI";
 	struct json_doc *doc = NULL;
@@ -818,8 +825,7 @@ static int on_domain(const struct json_value *item, void *arg, struct mf_err *er
 	return 0;
 }
 
-int graph_domains(struct graph_client *g, struct graph_domain **out, size_t *n,
-		  struct mf_err *err)
+int graph_domains(struct graph_client *g, struct graph_domain **out, size_t *n, struct mf_err *err)
 {
 	struct domain_list dl = {0};
 
@@ -886,8 +892,8 @@ static int on_record(const struct json_value *item, void *arg, struct mf_err *er
 	return bad ? mf_fail_nomem(err, MF_SCOPE_CONN) : 0;
 }
 
-int graph_service_records(struct graph_client *g, const char *domain,
-			  struct graph_dns_record **out, size_t *n, struct mf_err *err)
+int graph_service_records(struct graph_client *g, const char *domain, struct graph_dns_record **out,
+                          size_t *n, struct mf_err *err)
 {
 	struct record_list rl = {0};
 	struct mf_buf path;

@@ -46,16 +46,16 @@ struct oauth_client;
 #define GRAPH_DEFAULT_BASE "https://graph.microsoft.com/v1.0"
 
 struct graph_config {
-	const char *base_url;      /* NULL: GRAPH_DEFAULT_BASE (sovereign clouds, tests) */
-	const char *scope;         /* NULL: "<origin of base_url>/.default" */
-	const char *ca_file;       /* NULL: the system's CAs */
-	long timeout_ms;           /* per request; 0: the HTTP default */
-	unsigned max_retries;      /* throttled retries per call; 0: 4 */
-	long max_wait_ms;          /* longest single wait; 0: 120000 (longer: fail with retry_ms) */
-	long backoff_ms;           /* first backoff without Retry-After; 0: 1000 */
-	unsigned max_pages;        /* pages per collection; 0: 100 */
-	const atomic_int *cancel;  /* borrowed, optional: non-zero stops waits and requests */
-	int allow_plain_loopback;  /* tests only */
+	const char *base_url;     /* NULL: GRAPH_DEFAULT_BASE (sovereign clouds, tests) */
+	const char *scope;        /* NULL: "<origin of base_url>/.default" */
+	const char *ca_file;      /* NULL: the system's CAs */
+	long timeout_ms;          /* per request; 0: the HTTP default */
+	unsigned max_retries;     /* throttled retries per call; 0: 4 */
+	long max_wait_ms;         /* longest single wait; 0: 120000 (longer: fail with retry_ms) */
+	long backoff_ms;          /* first backoff without Retry-After; 0: 1000 */
+	unsigned max_pages;       /* pages per collection; 0: 100 */
+	const atomic_int *cancel; /* borrowed, optional: non-zero stops waits and requests */
+	int allow_plain_loopback; /* tests only */
 };
 
 /* Graph's last error: HTTP status, error.code, innerError.code (some errors
@@ -72,7 +72,7 @@ struct graph_client;
 
 /* oauth is borrowed and must outlive the graph client. 0 or -1. */
 int graph_client_new(const struct graph_config *cfg, struct oauth_client *oauth,
-		     struct graph_client **out, struct mf_err *err);
+                     struct graph_client **out, struct mf_err *err);
 void graph_client_free(struct graph_client *g);
 const struct graph_error *graph_last_error(const struct graph_client *g);
 /* Statistics: throttled responses seen (429/503/504) and requests sent. */
@@ -84,12 +84,12 @@ unsigned long graph_requests(const struct graph_client *g);
  * caller frees it); otherwise -1 with Graph's error.  extra_headers: NULL or
  * NULL-terminated "Name: value" lines (e.g. "ConsistencyLevel: eventual"). */
 int graph_get(struct graph_client *g, const char *path, const char *const *extra_headers,
-	      struct json_doc **out, struct mf_err *err);
+              struct json_doc **out, struct mf_err *err);
 /* Calls fn for each element of "value" on every page of a collection; fn
  * returns 0 to go on or -1 (with err filled) to stop with that error. */
 typedef int (*graph_item_fn)(const struct json_value *item, void *arg, struct mf_err *err);
 int graph_list(struct graph_client *g, const char *path, const char *const *extra_headers,
-	       graph_item_fn fn, void *arg, struct mf_err *err);
+               graph_item_fn fn, void *arg, struct mf_err *err);
 
 /* ---------------------------------------------------------------- users */
 
@@ -97,14 +97,14 @@ struct graph_user {
 	char *id, *upn, *mail, *display_name;
 	char **proxy_addresses; /* "SMTP:primary@x", "smtp:alias@x", ... */
 	size_t n_proxy;
-	int account_enabled;    /* 1, 0, or -1 when not sent */
-	int found_by_proxy;     /* 1: the address is not a UPN but a proxy address */
+	int account_enabled; /* 1, 0, or -1 when not sent */
+	int found_by_proxy;  /* 1: the address is not a UPN but a proxy address */
 };
 
 /* The user whose UPN is address, or else whose proxyAddresses hold
  * smtp:address.  MF_E_NOTFOUND (scope MF_SCOPE_MAILBOX) when neither. */
 int graph_find_user(struct graph_client *g, const char *address, struct graph_user *out,
-		    struct mf_err *err);
+                    struct mf_err *err);
 void graph_user_free(struct graph_user *u);
 
 struct graph_service_plan {
@@ -127,7 +127,7 @@ struct graph_licenses {
 
 /* licenseDetails of a user (id or UPN), all pages. */
 int graph_license_details(struct graph_client *g, const char *user, struct graph_licenses *out,
-			  struct mf_err *err);
+                          struct mf_err *err);
 void graph_licenses_free(struct graph_licenses *l);
 /* Whether a service plan gives an Exchange Online mailbox: EXCHANGE_S_* or
  * EXCHANGE_B_* provisioned with status Success, except EXCHANGE_S_FOUNDATION*
@@ -142,7 +142,7 @@ int graph_has_mailbox_plan(const struct graph_licenses *l, const char **plan);
  * in graph_last_error()); -1 for any other answer.  purpose (optional) gets
  * the mailbox's userPurpose ("user", "shared", ...) or NULL; caller frees. */
 int graph_mailbox_exists(struct graph_client *g, const char *user, int *exists, char **purpose,
-			 struct mf_err *err);
+                         struct mf_err *err);
 
 /* ---------------------------------------------------------------- domains */
 
@@ -153,8 +153,7 @@ struct graph_domain {
 	size_t n_services;
 };
 
-int graph_domains(struct graph_client *g, struct graph_domain **out, size_t *n,
-		  struct mf_err *err);
+int graph_domains(struct graph_client *g, struct graph_domain **out, size_t *n, struct mf_err *err);
 void graph_domains_free(struct graph_domain *d, size_t n);
 int graph_domain_supports(const struct graph_domain *d, const char *service);
 
@@ -164,15 +163,15 @@ struct graph_dns_record {
 	char *supported_service; /* "Email", ... */
 	int64_t ttl;             /* -1 when not sent */
 	int is_optional;
-	char *mail_exchange;     /* Mx */
-	int64_t preference;      /* Mx; -1 when not sent */
-	char *text;              /* Txt (the SPF record) */
-	char *canonical_name;    /* CName */
+	char *mail_exchange;  /* Mx */
+	int64_t preference;   /* Mx; -1 when not sent */
+	char *text;           /* Txt (the SPF record) */
+	char *canonical_name; /* CName */
 };
 
 /* The records Microsoft wants published for a domain. */
-int graph_service_records(struct graph_client *g, const char *domain,
-			  struct graph_dns_record **out, size_t *n, struct mf_err *err);
+int graph_service_records(struct graph_client *g, const char *domain, struct graph_dns_record **out,
+                          size_t *n, struct mf_err *err);
 void graph_dns_records_free(struct graph_dns_record *r, size_t n);
 
 #endif

@@ -23,16 +23,18 @@
 #include "util/secret.h"
 
 struct jwt_signer {
-	X509 *cert;     /* owned */
-	EVP_PKEY *pkey; /* owned */
-	char x5t[32];   /* base64url SHA-1: 27 characters */
+	X509 *cert;        /* owned */
+	EVP_PKEY *pkey;    /* owned */
+	char x5t[32];      /* base64url SHA-1: 27 characters */
 	char x5t_s256[48]; /* base64url SHA-256: 43 characters */
 };
 
 int jwt_base64(struct mf_buf *b, const void *p, size_t n, int url)
 {
-	static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	static const char web[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char std[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char web[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	const char *alpha = url ? web : std;
 	const unsigned char *s = p;
 	size_t full = n / 3, rest = n % 3, out_len;
@@ -78,10 +80,9 @@ int jwt_guid(char out[37])
 		return -1;
 	r[6] = (unsigned char)((r[6] & 0x0F) | 0x40); /* version 4 */
 	r[8] = (unsigned char)((r[8] & 0x3F) | 0x80); /* RFC 4122 variant */
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
-		 r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-		 r[14], r[15]);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	         r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+	         r[13], r[14], r[15]);
 	return 0;
 }
 
@@ -135,12 +136,11 @@ static int load_fail(struct jwt_signer *s, struct mf_err *err, const char *what,
 	ossl_reason(why, sizeof(why));
 	jwt_signer_free(s);
 	return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG, "%s %s%s%s", what, file,
-		       why[0] ? ": " : "", why);
+	               why[0] ? ": " : "", why);
 }
 
-int jwt_signer_load(const char *cert_file, const char *key_file,
-		    const struct mf_secret *passphrase, struct jwt_signer **out,
-		    struct mf_err *err)
+int jwt_signer_load(const char *cert_file, const char *key_file, const struct mf_secret *passphrase,
+                    struct jwt_signer **out, struct mf_err *err)
 {
 	struct jwt_signer *s;
 	BIO *bio;
@@ -163,7 +163,8 @@ int jwt_signer_load(const char *cert_file, const char *key_file,
 		return load_fail(s, err, "cannot read the certificate in", cert_file);
 	bio = BIO_new_file(key_file, "r");
 	if (bio) {
-		s->pkey = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, (void *)(uintptr_t)passphrase);
+		s->pkey =
+		        PEM_read_bio_PrivateKey(bio, NULL, pass_cb, (void *)(uintptr_t)passphrase);
 		BIO_free(bio);
 	}
 	if (!s->pkey)
@@ -171,15 +172,15 @@ int jwt_signer_load(const char *cert_file, const char *key_file,
 	if (!EVP_PKEY_is_a(s->pkey, "RSA") && !EVP_PKEY_is_a(s->pkey, "RSA-PSS")) {
 		jwt_signer_free(s);
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "the key in %s is not an RSA key (PS256 and RS256 need one)",
-			       key_file);
+		               "the key in %s is not an RSA key (PS256 and RS256 need one)",
+		               key_file);
 	}
 	if (X509_check_private_key(s->cert, s->pkey) != 1) {
 		ERR_clear_error();
 		jwt_signer_free(s);
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "the private key in %s does not belong to the certificate in %s",
-			       key_file, cert_file);
+		               "the private key in %s does not belong to the certificate in %s",
+		               key_file, cert_file);
 	}
 	if (thumbprint(s->cert, EVP_sha1(), s->x5t, sizeof(s->x5t)) ||
 	    thumbprint(s->cert, EVP_sha256(), s->x5t_s256, sizeof(s->x5t_s256)))
@@ -208,8 +209,8 @@ const char *jwt_signer_x5t_s256(const struct jwt_signer *s)
 }
 
 /* Signs data with SHA-256 and the padding of alg; *sig is OPENSSL_malloc'd. */
-static int sign(EVP_PKEY *pkey, enum jwt_alg alg, const char *data, size_t n,
-		unsigned char **sig, size_t *sig_len)
+static int sign(EVP_PKEY *pkey, enum jwt_alg alg, const char *data, size_t n, unsigned char **sig,
+                size_t *sig_len)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
@@ -243,7 +244,7 @@ out:
 
 /* Appends base64url(JSON of the header) '.' base64url(JSON of the claims). */
 static int signing_input(struct mf_buf *out, const struct jwt_signer *s, enum jwt_alg alg,
-			 const char *aud, const char *client_id, const char *jti, int64_t now)
+                         const char *aud, const char *client_id, const char *jti, int64_t now)
 {
 	struct mf_buf j;
 	struct json_w w;
@@ -281,8 +282,8 @@ out:
 }
 
 int jwt_client_assertion(const struct jwt_signer *s, enum jwt_alg alg, const char *aud,
-			 const char *client_id, const char *jti, int64_t now,
-			 struct mf_secret **out, struct mf_err *err)
+                         const char *client_id, const char *jti, int64_t now,
+                         struct mf_secret **out, struct mf_err *err)
 {
 	char guid[37], why[256];
 	struct mf_buf b;
@@ -294,7 +295,7 @@ int jwt_client_assertion(const struct jwt_signer *s, enum jwt_alg alg, const cha
 	if (!jti) {
 		if (jwt_guid(guid))
 			return mf_fail(err, MF_SCOPE_BATCH, MF_E_INTERNAL,
-				       "the random number generator failed");
+			               "the random number generator failed");
 		jti = guid;
 	}
 	buf_init(&b, 0);
@@ -304,8 +305,8 @@ int jwt_client_assertion(const struct jwt_signer *s, enum jwt_alg alg, const cha
 	}
 	ERR_clear_error();
 	if (sign(s->pkey, alg, b.data, b.len, &sig, &sig_len)) {
-		mf_fail(err, MF_SCOPE_BATCH, MF_E_INTERNAL, "signing the client assertion failed: %s",
-			ossl_reason(why, sizeof(why)));
+		mf_fail(err, MF_SCOPE_BATCH, MF_E_INTERNAL,
+		        "signing the client assertion failed: %s", ossl_reason(why, sizeof(why)));
 		goto out;
 	}
 	/* Reserve the whole signature part at once: the signed JWT never moves

@@ -36,9 +36,8 @@ struct jwt_signer;
  * in cert_file too; passphrase may be NULL).  Refuses a key that is not RSA
  * or does not belong to the certificate.  0 or -1 (MF_E_CONFIG, scope
  * MF_SCOPE_BATCH; MF_E_NOMEM). */
-int jwt_signer_load(const char *cert_file, const char *key_file,
-		    const struct mf_secret *passphrase, struct jwt_signer **out,
-		    struct mf_err *err);
+int jwt_signer_load(const char *cert_file, const char *key_file, const struct mf_secret *passphrase,
+                    struct jwt_signer **out, struct mf_err *err);
 void jwt_signer_free(struct jwt_signer *s);
 /* The certificate thumbprints, base64url without padding (owned by s). */
 const char *jwt_signer_x5t(const struct jwt_signer *s);      /* SHA-1 */
@@ -47,8 +46,8 @@ const char *jwt_signer_x5t_s256(const struct jwt_signer *s); /* SHA-256 */
 /* Builds and signs a client assertion.  jti NULL: a random GUID; now is the
  * wall-clock time in seconds.  *out is a new secret the caller frees. */
 int jwt_client_assertion(const struct jwt_signer *s, enum jwt_alg alg, const char *aud,
-			 const char *client_id, const char *jti, int64_t now,
-			 struct mf_secret **out, struct mf_err *err);
+                         const char *client_id, const char *jti, int64_t now,
+                         struct mf_secret **out, struct mf_err *err);
 
 /* A random (version 4) GUID, lowercase "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx".
  * 0 or -1 when the random generator fails. */

@@ -27,16 +27,16 @@
 /* One cached token.  Entries are allocated one by one and live as long as
  * the client, so a pointer to one stays valid while the lock is dropped. */
 struct tok_entry {
-	char *scope;              /* owned */
-	struct mf_secret *token;  /* owned, NULL when none */
-	int64_t got_ms, exp_ms;   /* monotonic clock: requested at, expires at */
-	int refreshing;           /* a thread is asking the server right now */
+	char *scope;             /* owned */
+	struct mf_secret *token; /* owned, NULL when none */
+	int64_t got_ms, exp_ms;  /* monotonic clock: requested at, expires at */
+	int refreshing;          /* a thread is asking the server right now */
 };
 
 struct oauth_client {
 	char *authority, *tenant, *client_id, *ca_file, *token_url; /* owned */
-	struct mf_secret *client_secret; /* owned, or NULL */
-	struct jwt_signer *signer;       /* owned, or NULL */
+	struct mf_secret *client_secret;                            /* owned, or NULL */
+	struct jwt_signer *signer;                                  /* owned, or NULL */
 	enum jwt_alg alg;
 	long timeout_ms;
 	int allow_plain_loopback;
@@ -85,8 +85,8 @@ static int copy_config(struct oauth_client *c, const struct oauth_config *cfg)
 	c->client_id = mf_strdup(cfg->client_id);
 	c->ca_file = cfg->ca_file ? mf_strdup(cfg->ca_file) : NULL;
 	c->token_url = c->authority && c->tenant
-			       ? mf_sprintf("%s/%s/oauth2/v2.0/token", c->authority, c->tenant)
-			       : NULL;
+	                       ? mf_sprintf("%s/%s/oauth2/v2.0/token", c->authority, c->tenant)
+	                       : NULL;
 	if (!c->authority || !c->tenant || !c->client_id || !c->token_url ||
 	    (cfg->ca_file && !c->ca_file))
 		return -1;
@@ -95,21 +95,21 @@ static int copy_config(struct oauth_client *c, const struct oauth_config *cfg)
 	return 0;
 }
 
-int oauth_client_new(const struct oauth_config *cfg, struct oauth_client **out,
-		     struct mf_err *err)
+int oauth_client_new(const struct oauth_config *cfg, struct oauth_client **out, struct mf_err *err)
 {
 	struct oauth_client *c;
 
 	*out = NULL;
 	if (!valid_tenant(cfg->tenant))
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "tenant \"%.100s\" is not a tenant ID or domain name",
-			       cfg->tenant ? cfg->tenant : "");
+		               "tenant \"%.100s\" is not a tenant ID or domain name",
+		               cfg->tenant ? cfg->tenant : "");
 	if (!printable(cfg->client_id))
-		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG, "no application (client) ID given");
+		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
+		               "no application (client) ID given");
 	if (!!cfg->client_secret == !!cfg->cert_file)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "give either a client secret or a certificate (not both)");
+		               "give either a client secret or a certificate (not both)");
 	if (cfg->client_secret && !secret_len(cfg->client_secret))
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG, "the client secret is empty");
 	c = mf_calloc(1, sizeof(*c));
@@ -188,7 +188,7 @@ static int64_t margin_ms(const struct tok_entry *e)
 /* Builds the form body: the credential goes in, so the buffer is reserved
  * generously up front and wiped by the caller. */
 static int build_form(struct oauth_client *c, const char *scope, struct mf_buf *form,
-		      struct mf_err *err)
+                      struct mf_err *err)
 {
 	struct mf_secret *assertion = NULL;
 	int rc;
@@ -200,13 +200,13 @@ static int build_form(struct oauth_client *c, const char *scope, struct mf_buf *
 		return mf_fail_nomem(err, MF_SCOPE_CONN);
 	if (c->client_secret)
 		return http_form_add(form, "client_secret", secret_str(c->client_secret))
-			       ? mf_fail_nomem(err, MF_SCOPE_CONN)
-			       : 0;
+		               ? mf_fail_nomem(err, MF_SCOPE_CONN)
+		               : 0;
 	if (jwt_client_assertion(c->signer, c->alg, c->token_url, c->client_id, NULL,
-				 (int64_t)time(NULL), &assertion, err))
+	                         (int64_t)time(NULL), &assertion, err))
 		return -1;
 	rc = http_form_add(form, "client_assertion_type",
-			   "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") ||
+	                   "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") ||
 	     http_form_add(form, "client_assertion", secret_str(assertion));
 	secret_free(assertion);
 	return rc ? mf_fail_nomem(err, MF_SCOPE_CONN) : 0;
@@ -233,7 +233,7 @@ static void one_line(struct mf_buf *m)
 }
 
 static int refused(struct oauth_client *c, const struct http_response *resp,
-		   const struct json_value *root, struct mf_err *err)
+                   const struct json_value *root, struct mf_err *err)
 {
 	const char *code = json_get_str(root, "error");
 	const char *desc = json_get_str(root, "error_description");
@@ -244,8 +244,8 @@ static int refused(struct oauth_client *c, const struct http_response *resp,
 	if (resp->status == 429) {
 		ec = MF_E_THROTTLE;
 		scope = MF_SCOPE_CONN;
-	} else if (resp->status >= 500 || (resp->status != 400 && resp->status != 401 &&
-					   resp->status != 403)) {
+	} else if (resp->status >= 500 ||
+	           (resp->status != 400 && resp->status != 401 && resp->status != 403)) {
 		ec = MF_E_HTTP;
 		scope = MF_SCOPE_CONN;
 	}
@@ -254,11 +254,11 @@ static int refused(struct oauth_client *c, const struct http_response *resp,
 		buf_printf(&m, "%s: %s", code, desc ? desc : "(no description)");
 	else
 		buf_printf(&m, "HTTP %ld%s%s without an OAuth2 error", resp->status,
-			   resp->content_type[0] ? " " : "", resp->content_type);
+		           resp->content_type[0] ? " " : "", resp->content_type);
 	one_line(&m);
 	secret_redact(&m);
 	mf_fail(err, scope, ec, "token request for tenant %s refused: %s (HTTP %ld)", c->tenant,
-		m.data ? m.data : "", resp->status);
+	        m.data ? m.data : "", resp->status);
 	if (err && resp->retry_after_s >= 0)
 		err->retry_ms = (unsigned long)resp->retry_after_s * 1000;
 	buf_free(&m);
@@ -266,8 +266,8 @@ static int refused(struct oauth_client *c, const struct http_response *resp,
 }
 
 /* Reads {"token_type":"Bearer","expires_in":3599,"access_token":"..."}. */
-static int accepted(struct oauth_client *c, const struct json_value *root,
-		    struct mf_secret **tok, int64_t *lifetime_s, struct mf_err *err)
+static int accepted(struct oauth_client *c, const struct json_value *root, struct mf_secret **tok,
+                    int64_t *lifetime_s, struct mf_err *err)
 {
 	const char *type = json_get_str(root, "token_type");
 	const char *access = json_get_str(root, "access_token");
@@ -276,13 +276,13 @@ static int accepted(struct oauth_client *c, const struct json_value *root,
 
 	if (!type || strcasecmp(type, "Bearer") || !access || !*access)
 		return mf_fail(err, MF_SCOPE_CONN, MF_E_PROTO,
-			       "token endpoint of tenant %s answered without a bearer token",
-			       c->tenant);
+		               "token endpoint of tenant %s answered without a bearer token",
+		               c->tenant);
 	for (const char *p = access; *p; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
 			return mf_fail(err, MF_SCOPE_CONN, MF_E_PROTO,
-				       "token endpoint of tenant %s sent a malformed token",
-				       c->tenant);
+			               "token endpoint of tenant %s sent a malformed token",
+			               c->tenant);
 	/* a number (v2.0) or, from older endpoints, a string of digits */
 	if (json_int64(exp, &life) && json_str(exp)) {
 		char *end;
@@ -293,25 +293,25 @@ static int accepted(struct oauth_client *c, const struct json_value *root,
 	}
 	if (life <= 0)
 		return mf_fail(err, MF_SCOPE_CONN, MF_E_PROTO,
-			       "token endpoint of tenant %s sent no valid expires_in", c->tenant);
+		               "token endpoint of tenant %s sent no valid expires_in", c->tenant);
 	*lifetime_s = life > MAX_LIFETIME_S ? MAX_LIFETIME_S : life;
 	*tok = secret_new(access, strlen(access));
 	return *tok ? 0 : mf_fail_nomem(err, MF_SCOPE_CONN);
 }
 
 static int fetch(struct oauth_client *c, const char *scope, struct mf_secret **tok,
-		 int64_t *lifetime_s, struct mf_err *err)
+                 int64_t *lifetime_s, struct mf_err *err)
 {
 	static const char *const headers[] = {"Content-Type: application/x-www-form-urlencoded",
-					      "Accept: application/json", NULL};
+	                                      "Accept: application/json", NULL};
 	struct http_request req = {
-		.method = "POST",
-		.url = c->token_url,
-		.headers = headers,
-		.ca_file = c->ca_file,
-		.timeout_ms = c->timeout_ms,
-		.max_response = TOKEN_RESPONSE_LIMIT,
-		.allow_plain_loopback = c->allow_plain_loopback,
+	        .method = "POST",
+	        .url = c->token_url,
+	        .headers = headers,
+	        .ca_file = c->ca_file,
+	        .timeout_ms = c->timeout_ms,
+	        .max_response = TOKEN_RESPONSE_LIMIT,
+	        .allow_plain_loopback = c->allow_plain_loopback,
 	};
 	struct http_response resp;
 	struct json_doc *doc = NULL;
@@ -333,10 +333,12 @@ static int fetch(struct oauth_client *c, const char *scope, struct mf_secret **t
 	}
 	if (json_parse(resp.body.data ? resp.body.data : "", resp.body.len, NULL, &doc, &jerr) ||
 	    json_type(json_root(doc)) != JSON_OBJECT) {
-		if (resp.status == 200)
+		if (!doc && jerr.code == MF_E_NOMEM)
+			mf_fail_nomem(err, MF_SCOPE_CONN);
+		else if (resp.status == 200)
 			mf_fail(err, MF_SCOPE_CONN, MF_E_PROTO,
-				"token endpoint of tenant %s answered HTTP 200 without JSON",
-				c->tenant);
+			        "token endpoint of tenant %s answered HTTP 200 without JSON",
+			        c->tenant);
 		else
 			refused(c, &resp, NULL, err);
 		goto out;
@@ -378,7 +380,7 @@ static struct tok_entry *entry_for(struct oauth_client *c, const char *scope)
 
 /* Copies the cached token out and drops the lock. */
 static int hand_out(struct oauth_client *c, const struct tok_entry *e, struct mf_secret **token,
-		    struct mf_err *err)
+                    struct mf_err *err)
 {
 	*token = secret_dup(e->token);
 	pthread_mutex_unlock(&c->lock);
@@ -386,7 +388,7 @@ static int hand_out(struct oauth_client *c, const struct tok_entry *e, struct mf
 }
 
 int oauth_token(struct oauth_client *c, const char *scope, struct mf_secret **token,
-		struct mf_err *err)
+                struct mf_err *err)
 {
 	struct mf_secret *fresh = NULL;
 	struct tok_entry *e;
@@ -429,7 +431,7 @@ int oauth_token(struct oauth_client *c, const char *scope, struct mf_secret **to
 		e->got_ms = t0;
 		e->exp_ms = t0 + life_s * 1000;
 		log_info("new token for %s (tenant %s), valid %lld s", scope, c->tenant,
-			 (long long)life_s);
+		         (long long)life_s);
 	}
 	pthread_cond_broadcast(&c->changed);
 	if (!rc)
@@ -446,9 +448,9 @@ void oauth_forget(struct oauth_client *c, const char *scope, const struct mf_sec
 
 		if (strcmp(e->scope, scope) || !e->token)
 			continue;
-		if (!token || (secret_len(e->token) == secret_len(token) &&
-			       !CRYPTO_memcmp(secret_str(e->token), secret_str(token),
-					      secret_len(token)))) {
+		if (!token ||
+		    (secret_len(e->token) == secret_len(token) &&
+		     !CRYPTO_memcmp(secret_str(e->token), secret_str(token), secret_len(token)))) {
 			secret_free(e->token);
 			e->token = NULL;
 		}
@@ -459,7 +461,7 @@ void oauth_forget(struct oauth_client *c, const char *scope, const struct mf_sec
 /* ---------------------------------------------------------------- XOAUTH2 */
 
 int oauth_xoauth2(const char *mailbox, const struct mf_secret *token, struct mf_secret **out,
-		  struct mf_err *err)
+                  struct mf_err *err)
 {
 	const char *tok = secret_str(token);
 	size_t ml, tl = secret_len(token), n;
@@ -469,8 +471,8 @@ int oauth_xoauth2(const char *mailbox, const struct mf_secret *token, struct mf_
 	*out = NULL;
 	if (!printable(mailbox) || !printable(tok) || strchr(tok, ' '))
 		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CONFIG,
-			       "XOAUTH2 needs a mailbox address and a token without control "
-			       "characters");
+		               "XOAUTH2 needs a mailbox address and a token without control "
+		               "characters");
 	ml = strlen(mailbox);
 	n = 5 + ml + 1 + 12 + tl + 2;
 	raw = mf_malloc(n);

@@ -39,18 +39,18 @@ struct mf_secret;
 #define OAUTH_SCOPE_IMAP        "https://outlook.office365.com/.default"
 
 struct oauth_config {
-	const char *authority;  /* NULL: OAUTH_DEFAULT_AUTHORITY (no trailing '/') */
-	const char *tenant;     /* tenant ID (GUID) or a domain, e.g. contoso.onmicrosoft.com */
-	const char *client_id;  /* the application (client) ID */
+	const char *authority; /* NULL: OAUTH_DEFAULT_AUTHORITY (no trailing '/') */
+	const char *tenant;    /* tenant ID (GUID) or a domain, e.g. contoso.onmicrosoft.com */
+	const char *client_id; /* the application (client) ID */
 	/* Exactly one credential: */
 	const struct mf_secret *client_secret; /* borrowed (copied) */
-	const char *cert_file;  /* PEM certificate registered with the application */
-	const char *key_file;   /* PEM RSA private key; NULL: it is in cert_file */
+	const char *cert_file;                 /* PEM certificate registered with the application */
+	const char *key_file;                  /* PEM RSA private key; NULL: it is in cert_file */
 	const struct mf_secret *key_passphrase; /* borrowed, optional */
-	enum jwt_alg alg;       /* JWT_PS256 (default) or JWT_RS256 */
+	enum jwt_alg alg;                       /* JWT_PS256 (default) or JWT_RS256 */
 	/* Transport: */
-	const char *ca_file;    /* NULL: the system's CAs */
-	long timeout_ms;        /* 0: the HTTP default */
+	const char *ca_file;      /* NULL: the system's CAs */
+	long timeout_ms;          /* 0: the HTTP default */
 	int allow_plain_loopback; /* tests only: http:// to 127.0.0.1 */
 };
 
@@ -58,8 +58,7 @@ struct oauth_client;
 
 /* Checks and copies the configuration, loads the certificate and key.
  * 0 or -1 (MF_E_CONFIG with scope MF_SCOPE_BATCH, MF_E_NOMEM). */
-int oauth_client_new(const struct oauth_config *cfg, struct oauth_client **out,
-		     struct mf_err *err);
+int oauth_client_new(const struct oauth_config *cfg, struct oauth_client **out, struct mf_err *err);
 void oauth_client_free(struct oauth_client *c);
 
 /* A token for scope that stays valid for a while, from the cache or from
@@ -68,7 +67,7 @@ void oauth_client_free(struct oauth_client *c);
  * with its error text; MF_E_THROTTLE / MF_E_HTTP (scope MF_SCOPE_CONN,
  * retry_ms from Retry-After) for 429 and 5xx; the transport's errors. */
 int oauth_token(struct oauth_client *c, const char *scope, struct mf_secret **token,
-		struct mf_err *err);
+                struct mf_err *err);
 /* Drops the cached token for scope if it is still `token` (a server refused
  * it), so the next oauth_token() asks for a new one. */
 void oauth_forget(struct oauth_client *c, const char *scope, const struct mf_secret *token);
@@ -85,6 +84,6 @@ int64_t oauth_refresh_margin_s(int64_t lifetime_s);
  * target mailbox's address.  *out is a new secret.  0 or -1 (MF_E_CONFIG for
  * a mailbox holding control characters, MF_E_NOMEM). */
 int oauth_xoauth2(const char *mailbox, const struct mf_secret *token, struct mf_secret **out,
-		  struct mf_err *err);
+                  struct mf_err *err);
 
 #endif

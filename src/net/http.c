@@ -110,7 +110,8 @@ int http_host_is_loopback(const char *host)
 		return 0;
 	memcpy(tmp, host + 1, n - 2);
 	tmp[n - 2] = 0;
-	return inet_pton(AF_INET6, tmp, a) == 1 && !memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16);
+	return inet_pton(AF_INET6, tmp, a) == 1 &&
+	       !memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16);
 }
 
 /* Refuses anything but https://, and http:// except to a loopback literal
@@ -131,12 +132,12 @@ static int check_url(const struct http_request *req, int *plain, struct mf_err *
 	} else if (!strcasecmp(scheme, "https")) {
 		rc = 0;
 	} else if (!strcasecmp(scheme, "http") && req->allow_plain_loopback &&
-		   http_host_is_loopback(host)) {
+	           http_host_is_loopback(host)) {
 		*plain = 1;
 		rc = 0;
 	} else {
 		mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			"refusing %s:// for %.200s: only https:// is allowed", scheme, req->url);
+		        "refusing %s:// for %.200s: only https:// is allowed", scheme, req->url);
 	}
 	curl_free(scheme);
 	curl_free(host);
@@ -221,7 +222,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 }
 
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
+                       curl_off_t ulnow)
 {
 	struct xfer *x = arg;
 
@@ -275,7 +276,7 @@ static void url_for_log(char *out, size_t cap, const char *url)
 }
 
 static int set_options(CURL *h, const struct http_request *req, int plain, struct curl_slist *hdrs,
-		       struct xfer *x, char *errbuf)
+                       struct xfer *x, char *errbuf)
 {
 	const char *method = req->method ? req->method : "GET";
 	CURLcode rc = CURLE_OK;
@@ -298,8 +299,9 @@ static int set_options(CURL *h, const struct http_request *req, int plain, struc
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->ca_file)
 		SET(CURLOPT_CAINFO, req->ca_file);
-	SET(CURLOPT_CONNECTTIMEOUT_MS,
-	    req->connect_timeout_ms > 0 ? req->connect_timeout_ms : HTTP_DEFAULT_CONNECT_TIMEOUT_MS);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0
+	                                       ? req->connect_timeout_ms
+	                                       : HTTP_DEFAULT_CONNECT_TIMEOUT_MS);
 	SET(CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS);
 	SET(CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	SET(CURLOPT_ACCEPT_ENCODING, ""); /* decoded bytes still count against the limit */
@@ -351,24 +353,24 @@ static int build_headers(const struct http_request *req, struct curl_slist **out
 	return 0;
 }
 
-static int transfer_failed(CURLcode rc, const struct xfer *x, const char *what,
-			   const char *errbuf, struct mf_err *err)
+static int transfer_failed(CURLcode rc, const struct xfer *x, const char *what, const char *errbuf,
+                           struct mf_err *err)
 {
 	enum mf_errcode code = curl_code(rc);
 
 	if (x->too_big)
 		return mf_fail(err, MF_SCOPE_CONN, MF_E_TOOBIG,
-			       "%s: response larger than %zu bytes", what, x->resp->body.limit);
+		               "%s: response larger than %zu bytes", what, x->resp->body.limit);
 	if (x->nomem || code == MF_E_NOMEM)
 		return mf_fail_nomem(err, MF_SCOPE_CONN);
 	if (code == MF_E_CANCEL)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CANCEL, "%s: cancelled", what);
 	return mf_fail(err, MF_SCOPE_CONN, code, "%s: %s", what,
-		       errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	               errbuf[0] ? errbuf : curl_easy_strerror(rc));
 }
 
-int http_perform(struct http_client *c, const struct http_request *req,
-		 struct http_response *resp, struct mf_err *err)
+int http_perform(struct http_client *c, const struct http_request *req, struct http_response *resp,
+                 struct mf_err *err)
 {
 	char errbuf[CURL_ERROR_SIZE] = "", shown[256], what[300];
 	const char *method = req->method ? req->method : "GET";

@@ -38,20 +38,20 @@ struct http_request {
 	const char *const *headers; /* borrowed: NULL-terminated "Name: value" lines, or NULL */
 	const char *body;           /* borrowed: sent as is (not copied), or NULL */
 	size_t body_len;
-	const char *ca_file;        /* borrowed: PEM CA bundle; NULL: the system's CAs */
-	long connect_timeout_ms;    /* 0: HTTP_DEFAULT_CONNECT_TIMEOUT_MS */
-	long timeout_ms;            /* whole request; 0: HTTP_DEFAULT_TIMEOUT_MS */
-	size_t max_response;        /* body bytes kept at most; 0: HTTP_DEFAULT_MAX_RESPONSE */
-	int allow_plain_loopback;   /* permits http:// to a loopback address literal */
-	const atomic_int *cancel;   /* borrowed, optional: non-zero aborts the request */
+	const char *ca_file;      /* borrowed: PEM CA bundle; NULL: the system's CAs */
+	long connect_timeout_ms;  /* 0: HTTP_DEFAULT_CONNECT_TIMEOUT_MS */
+	long timeout_ms;          /* whole request; 0: HTTP_DEFAULT_TIMEOUT_MS */
+	size_t max_response;      /* body bytes kept at most; 0: HTTP_DEFAULT_MAX_RESPONSE */
+	int allow_plain_loopback; /* permits http:// to a loopback address literal */
+	const atomic_int *cancel; /* borrowed, optional: non-zero aborts the request */
 };
 
 struct http_response {
-	long status;               /* HTTP status of the final response; 0 when none */
-	struct mf_buf body;        /* owned; NUL-terminated; wiped by http_response_free() */
-	char content_type[128];    /* "" when absent */
-	long retry_after_s;        /* Retry-After in seconds (a date is converted); -1: absent */
-	char request_id[80];       /* the request-id header (Graph), "" when absent */
+	long status;            /* HTTP status of the final response; 0 when none */
+	struct mf_buf body;     /* owned; NUL-terminated; wiped by http_response_free() */
+	char content_type[128]; /* "" when absent */
+	long retry_after_s;     /* Retry-After in seconds (a date is converted); -1: absent */
+	char request_id[80];    /* the request-id header (Graph), "" when absent */
 };
 
 void http_response_init(struct http_response *r);
@@ -70,8 +70,8 @@ void http_client_free(struct http_client *c);
  * MF_E_CERT, MF_E_TLS, MF_E_TIMEOUT, MF_E_TOOBIG (response over the limit),
  * MF_E_CANCEL, MF_E_NOMEM, MF_E_IO; scope MF_SCOPE_CONN except CONFIG and
  * CANCEL (MF_SCOPE_BATCH).  c may be NULL (a handle for this request only). */
-int http_perform(struct http_client *c, const struct http_request *req,
-		 struct http_response *resp, struct mf_err *err);
+int http_perform(struct http_client *c, const struct http_request *req, struct http_response *resp,
+                 struct mf_err *err);
 
 /* Appends s[0..n) percent-encoded: RFC 3986 unreserved characters and those
  * in `keep` pass as they are, every other byte becomes %XX.  0 or -1. */

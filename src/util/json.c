@@ -404,8 +404,8 @@ static int p_array(struct parser *ps, size_t idx, unsigned depth)
 			ps->pos++;
 			return p_close(ps, idx, base);
 		}
-		return p_fail(ps, MF_E_DATA, ps->pos < ps->len ? "',' or ']' expected"
-							       : "unterminated array");
+		return p_fail(ps, MF_E_DATA,
+		              ps->pos < ps->len ? "',' or ']' expected" : "unterminated array");
 	}
 }
 
@@ -422,8 +422,9 @@ static int p_object(struct parser *ps, size_t idx, unsigned depth)
 	for (;;) {
 		p_skip_ws(ps);
 		if (p_peek(ps) != '"')
-			return p_fail(ps, MF_E_DATA, ps->pos < ps->len ? "object key expected"
-								       : "unterminated object");
+			return p_fail(ps, MF_E_DATA,
+			              ps->pos < ps->len ? "object key expected"
+			                                : "unterminated object");
 		if (p_string(ps, &key_off, &key_len))
 			return -1;
 		p_skip_ws(ps);
@@ -445,8 +446,8 @@ static int p_object(struct parser *ps, size_t idx, unsigned depth)
 				return -1;
 			return p_close(ps, idx, base);
 		}
-		return p_fail(ps, MF_E_DATA, ps->pos < ps->len ? "',' or '}' expected"
-							       : "unterminated object");
+		return p_fail(ps, MF_E_DATA,
+		              ps->pos < ps->len ? "',' or '}' expected" : "unterminated object");
 	}
 }
 
@@ -540,7 +541,7 @@ static void p_free(struct parser *ps)
 }
 
 int json_parse(const char *text, size_t len, const struct json_limits *lim, struct json_doc **out,
-	       struct mf_err *err)
+               struct mf_err *err)
 {
 	struct parser ps = {0};
 	size_t max_bytes = lim && lim->max_bytes ? lim->max_bytes : JSON_DEFAULT_MAX_BYTES;
@@ -557,7 +558,8 @@ int json_parse(const char *text, size_t len, const struct json_limits *lim, stru
 	buf_init(&ps.strings, 0);
 	if (len > max_bytes)
 		return mf_fail(err, MF_SCOPE_MSG, MF_E_TOOBIG,
-			       "JSON: document of %zu bytes is over the limit of %zu", len, max_bytes);
+		               "JSON: document of %zu bytes is over the limit of %zu", len,
+		               max_bytes);
 	/* Decoded strings are never longer than their JSON text, and each NUL
 	 * terminator can be charged to a quote or to the byte after a number
 	 * (or, for a lone number, to the +1): len + 1 bytes always suffice, so
@@ -746,8 +748,12 @@ int json_put_strn(struct mf_buf *b, const char *s, size_t n)
 				return -1;
 			i++;
 		} else if (c < 0x20) {
-			const char *named = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
-							: c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
+			const char *named = c == '\n'   ? "\\n"
+			                    : c == '\r' ? "\\r"
+			                    : c == '\t' ? "\\t"
+			                    : c == '\b' ? "\\b"
+			                    : c == '\f' ? "\\f"
+			                                : NULL;
 
 			if (named) {
 				if (buf_puts(b, named))
@@ -912,6 +918,46 @@ void json_w_bool(struct json_w *w, int v)
 {
 	if (!w_before_value(w))
 		w_put(w, buf_puts(w->out, v ? "true" : "false"));
+}
+
+/* Whether s is exactly one JSON number. */
+static int number_text(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (is_digit(*s))
+		while (is_digit(*s))
+			s++;
+	else
+		return 0;
+	if (*s == '.') {
+		if (!is_digit(*++s))
+			return 0;
+		while (is_digit(*s))
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!is_digit(*s))
+			return 0;
+		while (is_digit(*s))
+			s++;
+	}
+	return *s == 0;
+}
+
+void json_w_number(struct json_w *w, const char *text)
+{
+	if (!text || !number_text(text)) {
+		w->failed = 1;
+		return;
+	}
+	if (!w_before_value(w))
+		w_put(w, buf_puts(w->out, text));
 }
 
 void json_w_null(struct json_w *w)

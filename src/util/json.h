@@ -63,7 +63,7 @@ struct json_value;
  * message names the byte offset and the reason), MF_E_TOOBIG for a limit,
  * MF_E_NOMEM.  The error scope is MF_SCOPE_MSG; callers widen it. */
 int json_parse(const char *text, size_t len, const struct json_limits *lim, struct json_doc **out,
-	       struct mf_err *err);
+               struct mf_err *err);
 void json_free(struct json_doc *doc);
 /* json_free() that first wipes every string of the document (for documents
  * holding a token).  The parser reserves its string space once, up front, so
@@ -114,8 +114,8 @@ int json_put_str(struct mf_buf *b, const char *s); /* NULL writes null */
 struct json_w {
 	struct mf_buf *out; /* borrowed */
 	int failed;
-	unsigned depth;                             /* 0: top level */
-	unsigned char first[JSON_W_MAX_DEPTH + 1];  /* 1: nothing written yet at that level */
+	unsigned depth;                            /* 0: top level */
+	unsigned char first[JSON_W_MAX_DEPTH + 1]; /* 1: nothing written yet at that level */
 	unsigned char in_object[JSON_W_MAX_DEPTH + 1];
 	unsigned char after_key; /* a key was written, its value is due */
 };
@@ -131,6 +131,9 @@ void json_w_strn(struct json_w *w, const char *s, size_t n);
 void json_w_int(struct json_w *w, int64_t v);
 void json_w_uint(struct json_w *w, uint64_t v);
 void json_w_bool(struct json_w *w, int v);
+/* A number given as JSON number text (e.g. from json_num_text()); text that
+ * is not a JSON number fails the writer. */
+void json_w_number(struct json_w *w, const char *text);
 void json_w_null(struct json_w *w);
 void json_w_kv_str(struct json_w *w, const char *key, const char *s);
 void json_w_kv_int(struct json_w *w, const char *key, int64_t v);

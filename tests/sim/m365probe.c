@@ -65,7 +65,7 @@ static void usage(void)
 static int fail(const struct mf_err *e)
 {
 	fprintf(stderr, "error: %s (%s): %s\n", mf_errcode_name(e->code), mf_scope_name(e->scope),
-		e->msg);
+	        e->msg);
 	if (e->retry_ms)
 		fprintf(stderr, "retry_ms=%lu\n", e->retry_ms);
 	return 1;

@@ -7,7 +7,9 @@
 #                           M365SIM_URL, M365SIM_GRAPH, M365SIM_INTROSPECT, M365SIM_LOG,
 #                           M365SIM_CA; stopped on every exit path
 #   sim VERB ARGS...        any other m365sim verb on this simulator (count, times, env)
-#   probe ARGS...           tests/sim/m365probe with --authority, --ca and --graph set
+#   probe ARGS...           tests/sim/m365probe with --authority, --ca and --graph set;
+#                           sanitizer reports go to files in the lab, not into its output
+#   probe_sanitizer_clean   a TAP line: no sanitizer report from any probe run
 
 : "${M365SIM:=$abs_top_srcdir/tests/sim/m365sim}"
 : "${M365PROBE:=$abs_top_builddir/tests/sim/m365probe}"
@@ -51,5 +53,13 @@ sim() {
 }
 
 probe() {
-	"$M365PROBE" --authority "$M365SIM_URL" --graph "$M365SIM_GRAPH" --ca "$M365SIM_CA" "$@"
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$LAB/sanitizer" \
+	UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$LAB/sanitizer" \
+		"$M365PROBE" --authority "$M365SIM_URL" --graph "$M365SIM_GRAPH" --ca "$M365SIM_CA" "$@"
+}
+
+probe_sanitizer_clean() {
+	local reports
+	reports=$(cat "$LAB"/sanitizer.* 2>/dev/null)
+	is "$reports" "" "m365probe ran without a sanitizer report (leaks, overflows, UB)"
 }
