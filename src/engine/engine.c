@@ -10,8 +10,10 @@
 
 #include "batch.h"
 #include "batch/ledger.h"
+#include "batch/tenant.h"
 #include "engine.h"
 #include "engine/engine_p.h"
+#include "m365/oauth.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -333,6 +335,7 @@ static void free_run(struct mf_run *r)
 	free(r->spool_dir);
 	free(r->only);
 	mf_verify_folders_free(r->verify, r->nverify);
+	oauth_client_free(r->oauth);
 	if (r->trace)
 		fclose(r->trace);
 	pthread_mutex_destroy(&r->lock);
@@ -410,7 +413,8 @@ int engine_start(struct mf_batch *b, const struct mf_run_opts *o, struct mf_run 
 		return mf_fail_nomem(err, MF_SCOPE_BATCH);
 	}
 	/* Load the CSV's credentials once, before any thread reads them. */
-	if (batch_rows(b, &rows, err) || load_jobs(r, err) || open_trace(r, err) ||
+	if ((r->set->target.auth == MF_AUTH_OAUTH2 && batch_oauth_client(b, &r->oauth, err)) ||
+	    batch_rows(b, &rows, err) || load_jobs(r, err) || open_trace(r, err) ||
 	    ledger_run_start(r->ledger, o->kind == MF_RUN_VERIFY ? "verify" : "migrate", o->dry_run,
 			     &r->run_id, err)) {
 		free_run(r);

@@ -14,6 +14,8 @@
 #include "imap/ops.h"
 #include "imap/session.h"
 
+struct oauth_client;
+
 struct spool;
 
 #define RATE_SAMPLES 32
@@ -58,6 +60,7 @@ struct mf_run {
 	struct mf_run_summary sum;
 	int64_t last_wake_ms, last_progress_ev_ms;
 	struct pace pace;
+	struct oauth_client *oauth;    /* Microsoft 365 tokens (shared, thread-safe), or NULL */
 
 	struct mf_verify_folder *verify;
 	size_t nverify, capverify;

@@ -19,6 +19,7 @@
 #include "engine/spool.h"
 #include "imap/ops.h"
 #include "imap/session.h"
+#include "m365/oauth.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -55,28 +56,59 @@ static void conn_opts(struct mbx_ctx *m, int source, struct imap_conn_opts *o, c
 	o->cancel = &m->run->stop;
 }
 
+/* XOAUTH2 with an app-only token for the mailbox: a fresh token from the run's
+ * cache for every connection, and one more try with a new token if the
+ * server refuses the cached one (it may have been revoked or expired early). */
+static int login_oauth(struct mbx_ctx *m, struct imap_conn *c, const char *mailbox,
+		       struct mf_err *err)
+{
+	struct imap_creds cr = {.user = mailbox};
+
+	if (!m->run->oauth)
+		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
+			       "Microsoft 365 tokens are not configured for this batch");
+	for (int tries = 0; tries < 2; tries++) {
+		struct mf_secret *tok = NULL, *ir = NULL;
+		int rc;
+
+		if (oauth_token(m->run->oauth, OAUTH_SCOPE_IMAP, &tok, err))
+			return -1;
+		if (oauth_xoauth2(mailbox, tok, &ir, err)) {
+			secret_free(tok);
+			return -1;
+		}
+		cr.xoauth2 = ir;
+		rc = imap_login(c, &cr, err);
+		secret_free(ir);
+		if (!rc || err->code != MF_E_AUTH || imap_is_dead(c)) {
+			secret_free(tok);
+			return rc;
+		}
+		oauth_forget(m->run->oauth, OAUTH_SCOPE_IMAP, tok);
+		secret_free(tok);
+	}
+	return -1;
+}
+
 int mbx_connect(struct mbx_ctx *m, int source, struct imap_conn **out, struct mf_err *err)
 {
 	const struct mf_login *l = source ? &m->src_login : &m->tgt_login;
 	struct imap_conn_opts o;
 	struct imap_creds cr = {0};
 	char label[300];
+	int rc;
 
 	conn_opts(m, source, &o, label, sizeof(label));
 	if (imap_connect(&o, out, err)) {
 		mf_err_prefix(err, "%s: ", source ? "source" : "target");
 		return -1;
 	}
-	cr.user = l->user ? l->user : l->oauth_user;
+	cr.user = l->user;
 	cr.authzid = l->authzid;
 	cr.password = l->password;
-	if (!l->password && l->oauth_user) {
-		imap_close(*out);
-		*out = NULL;
-		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CONFIG,
-			       "target: Microsoft 365 tokens are not configured for this batch");
-	}
-	if (imap_login(*out, &cr, err)) {
+	rc = !l->password && l->oauth_user ? login_oauth(m, *out, l->oauth_user, err)
+					   : imap_login(*out, &cr, err);
+	if (rc) {
 		mf_err_prefix(err, "%s: ", source ? "source" : "target");
 		imap_close(*out);
 		*out = NULL;

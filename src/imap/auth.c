@@ -129,17 +129,18 @@ static int sasl_continue(struct imap_conn *c, const char *text, struct mf_buf *o
 	return 0;
 }
 
+/* AUTHENTICATE with an initial response already in base64 (b64 is wiped
+ * and freed here). */
 static int authenticate(struct imap_conn *c, const char *mech, const char *who,
-			const void *payload, size_t plen, struct mf_err *err)
+			struct mf_buf *b64p, struct mf_err *err)
 {
-	struct mf_buf b64;
+	struct mf_buf b64 = *b64p;
 	struct sasl_state st = {0};
 	struct imap_cmd *cmd;
 	struct mf_err e;
 	int ok = 0, rc, ir = imap_has_cap(c, "SASL-IR");
 
-	buf_init(&b64, 0);
-	if (b64_secret(payload, plen, &b64) || !(cmd = imap_cmd_new(c))) {
+	if (!(cmd = imap_cmd_new(c))) {
 		buf_free_secure(&b64);
 		return mf_fail_nomem(err, MF_SCOPE_CONN);
 	}
@@ -180,10 +181,17 @@ static int auth_plain(struct imap_conn *c, const struct imap_creds *cr, struct m
 	}
 	{
 		char who[300];
+		struct mf_buf b64;
 
 		snprintf(who, sizeof(who), "%s%s%s", cr->user, cr->authzid ? " for " : "",
 			 cr->authzid ? cr->authzid : "");
-		rc = authenticate(c, "PLAIN", who, raw.data, raw.len, err);
+		buf_init(&b64, 0);
+		if (b64_secret(raw.data, raw.len, &b64)) {
+			buf_free_secure(&raw);
+			buf_free_secure(&b64);
+			return mf_fail_nomem(err, MF_SCOPE_CONN);
+		}
+		rc = authenticate(c, "PLAIN", who, &b64, err);
 	}
 	buf_free_secure(&raw);
 	return rc;
@@ -195,8 +203,16 @@ static int auth_xoauth2(struct imap_conn *c, const struct imap_creds *cr, struct
 		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_AUTH,
 			       "the server does not offer XOAUTH2 (AUTH=XOAUTH2 is not in its "
 			       "capabilities)");
-	return authenticate(c, "XOAUTH2", cr->user ? cr->user : "the mailbox",
-			    secret_str(cr->xoauth2), secret_len(cr->xoauth2), err);
+	{
+		struct mf_buf b64;
+
+		buf_init(&b64, 0);
+		if (buf_append(&b64, secret_str(cr->xoauth2), secret_len(cr->xoauth2))) {
+			buf_free_secure(&b64);
+			return mf_fail_nomem(err, MF_SCOPE_CONN);
+		}
+		return authenticate(c, "XOAUTH2", cr->user ? cr->user : "the mailbox", &b64, err);
+	}
 }
 
 /* ------------------------------------------------------------- after login */

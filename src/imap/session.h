@@ -58,7 +58,8 @@ struct imap_creds {
 	const char *user;                /* login name (admin forms already applied) */
 	const char *authzid;             /* SASL PLAIN authorization id, or NULL */
 	const struct mf_secret *password;
-	const struct mf_secret *xoauth2; /* the SASL XOAUTH2 initial response (not base64) */
+	const struct mf_secret *xoauth2; /* the SASL XOAUTH2 initial response, in base64 as
+					    oauth_xoauth2() builds it */
 };
 
 /* Connects (TLS as configured), reads the capabilities.  0 or -1. */
