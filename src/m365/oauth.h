@@ -69,7 +69,8 @@ void oauth_client_free(struct oauth_client *c);
 int oauth_token(struct oauth_client *c, const char *scope, struct mf_secret **token,
                 struct mf_err *err);
 /* Drops the cached token for scope if it is still `token` (a server refused
- * it), so the next oauth_token() asks for a new one. */
+ * it; NULL: whatever is cached), so the next oauth_token() asks for a new
+ * one.  A token another thread already renewed is kept. */
 void oauth_forget(struct oauth_client *c, const char *scope, const struct mf_secret *token);
 /* Token requests sent to the server so far (for diagnostics and tests). */
 unsigned long oauth_requests_sent(const struct oauth_client *c);
