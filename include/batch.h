@@ -90,6 +90,9 @@ struct mf_batch_settings {
 	uint64_t bandwidth;           /* bytes/s across the batch, 0: no cap */
 	double msg_rate;              /* messages/s across the batch, 0: no cap */
 	int allow_unknown_columns;
+	char *dns_servers;            /* owned: "host:port,host:port" resolvers to ask (steps 2,
+					 8-10), NULL: the system's; several for step 10 */
+	int demo;                     /* made by `mailferry demo`: local servers, no public DNS */
 	char *notice_template;        /* owned: step 3 notice (a file path) or NULL */
 	char *welcome_template;       /* owned: step 11 welcome message (a file path) or NULL */
 };
@@ -137,6 +140,8 @@ const struct mf_batch_settings *batch_settings(const struct mf_batch *b);
 struct ledger *batch_ledger(struct mf_batch *b);
 const char *batch_path(const struct mf_batch *b);
 const char *batch_log_path(const struct mf_batch *b);
+/* The batch's copy of the CSV (malloc'd path). */
+char *batch_csv_path(const struct mf_batch *b);
 /* Replaces the settings (name excluded) and saves them. */
 int batch_save_settings(struct mf_batch *b, const struct mf_batch_settings *s,
 			struct mf_err *err);

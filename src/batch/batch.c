@@ -181,6 +181,7 @@ void batch_settings_clear(struct mf_batch_settings *s)
 	free(s->exclude);
 	free(s->notice_template);
 	free(s->welcome_template);
+	free(s->dns_servers);
 	batch_settings_init(s);
 }
 
@@ -226,6 +227,8 @@ static const struct setting_desc settings_table[] = {
 	S("bandwidth", ST_U64, bandwidth),
 	S("msg_rate", ST_DOUBLE, msg_rate),
 	S("allow_unknown_columns", ST_BOOL, allow_unknown_columns),
+	S("dns_servers", ST_STR, dns_servers),
+	S("demo", ST_BOOL, demo),
 	S("notice_template", ST_STR, notice_template),
 	S("welcome_template", ST_STR, welcome_template),
 };
@@ -419,6 +422,7 @@ int batch_settings_copy(struct mf_batch_settings *d, const struct mf_batch_setti
 	     copy_str(&d->m365.authority, s->m365.authority) |
 	     copy_str(&d->m365.graph_url, s->m365.graph_url) |
 	     copy_str(&d->notice_template, s->notice_template) |
+	     copy_str(&d->dns_servers, s->dns_servers) |
 	     copy_str(&d->welcome_template, s->welcome_template);
 	if (!rc && s->nexclude) {
 		d->exclude = mf_calloc(s->nexclude, sizeof(*d->exclude));
@@ -802,6 +806,11 @@ const char *batch_path(const struct mf_batch *b)
 const char *batch_log_path(const struct mf_batch *b)
 {
 	return b->log;
+}
+
+char *batch_csv_path(const struct mf_batch *b)
+{
+	return batch_file(b, "mailboxes.csv");
 }
 
 int batch_save_settings(struct mf_batch *b, const struct mf_batch_settings *s, struct mf_err *err)

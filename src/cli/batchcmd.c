@@ -34,7 +34,7 @@ enum {
 	O_TARGET_PROXY, O_TENANT, O_CLIENT_ID, O_CLIENT_SECRET_FILE, O_CLIENT_SECRET_ENV,
 	O_CLIENT_CERT, O_CLIENT_KEY, O_AUTHORITY, O_GRAPH_URL, O_CA, O_PLAIN, O_EXCLUDE,
 	O_CONCURRENCY, O_TARGET_CONNS, O_PIPELINE, O_TIMEOUT, O_MAX_SIZE, O_BANDWIDTH, O_MSG_RATE,
-	O_UNKNOWN_COLS, O_NOTICE, O_WELCOME, O_JSON, O_YES, O_CLEAR_EXCLUDES,
+	O_UNKNOWN_COLS, O_NOTICE, O_WELCOME, O_JSON, O_YES, O_CLEAR_EXCLUDES, O_DNS,
 };
 
 static const struct option setting_opts[] = {
@@ -88,6 +88,7 @@ static const struct option setting_opts[] = {
 	{"allow-unknown-columns", no_argument, NULL, O_UNKNOWN_COLS},
 	{"notice-template", required_argument, NULL, O_NOTICE},
 	{"welcome-template", required_argument, NULL, O_WELCOME},
+	{"dns-server", required_argument, NULL, O_DNS},
 	{"json", no_argument, NULL, O_JSON},
 	{"yes", no_argument, NULL, O_YES},
 	{"help", no_argument, NULL, 'h'},
@@ -339,6 +340,19 @@ static int apply_option(int c, const char *v, struct mf_batch_settings *s, struc
 		break;
 	case O_WELCOME:
 		bad = set_str(&s->welcome_template, v);
+		break;
+	case O_DNS:
+		if (!s->dns_servers) {
+			bad = set_str(&s->dns_servers, v);
+		} else {
+			char *joined = mf_sprintf("%s,%s", s->dns_servers, v);
+
+			bad = !joined;
+			if (joined) {
+				free(s->dns_servers);
+				s->dns_servers = joined;
+			}
+		}
 		break;
 	case O_JSON:
 		a->json = 1;

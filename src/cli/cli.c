@@ -19,6 +19,7 @@
 
 static const struct cli_command commands[] = {
 	{"batch", cmd_batch, "create|set|list|show|delete", "manage migration batches"},
+	{"check", cmd_check, "NAME [--step N]", "live prerequisite checks of the checklist"},
 	{"migrate", cmd_migrate, "NAME [--dry-run]", "copy the mail: first sync or delta"},
 	{"verify", cmd_verify, "NAME", "check that every message is on the target"},
 	{"status", cmd_status, "NAME [--json]", "each mailbox's state"},

@@ -34,6 +34,7 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* subcommands */
 int cmd_batch(int argc, char **argv, struct cli_globals *g);
+int cmd_check(int argc, char **argv, struct cli_globals *g);
 int cmd_demo(int argc, char **argv, struct cli_globals *g);
 int cmd_migrate(int argc, char **argv, struct cli_globals *g);
 int cmd_report(int argc, char **argv, struct cli_globals *g);

@@ -1,6 +1,7 @@
 # src/cli: argument parsing, headless subcommands, JSON Lines output
 mailferry_SOURCES += \
 	src/cli/batchcmd.c \
+	src/cli/checkcmd.c \
 	src/cli/cli.c src/cli/cli.h \
 	src/cli/cliutil.c src/cli/cliutil.h \
 	src/cli/demo.c \

@@ -13,13 +13,13 @@
 #include <strings.h>
 
 #include "batch.h"
+#include "batch/connect.h"
 #include "batch/ledger.h"
 #include "engine/engine_p.h"
 #include "engine/plan.h"
 #include "engine/spool.h"
 #include "imap/ops.h"
 #include "imap/session.h"
-#include "m365/oauth.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -32,89 +32,17 @@
 
 /* ---------------------------------------------------------------- connections */
 
-static void conn_opts(struct mbx_ctx *m, int source, struct imap_conn_opts *o, char *label,
-		      size_t labellen)
-{
-	const struct mf_batch_settings *s = m->run->set;
-	const struct mf_endpoint *e = source ? &s->source : &s->target;
-
-	memset(o, 0, sizeof(*o));
-	snprintf(label, labellen, "%s %s", source ? "source" : "target", m->job->mb.email);
-	o->net.host = e->host;
-	o->net.port = e->port;
-	o->net.security = e->security;
-	o->net.allow_plaintext = e->allow_plaintext;
-	o->net.ca_file = e->ca_file;
-	o->net.proxy = e->proxy;
-	o->net.legacy_tls = source && e->legacy_tls;
-	o->net.min_tls12 = !source; /* the target always gets TLS 1.2 or newer */
-	o->net.trace = m->run->trace;
-	o->pipeline_depth = s->pipeline_depth;
-	o->timeout_ms = s->cmd_timeout_ms;
-	o->max_mem_literal = 256 * 1024;
-	o->label = label;
-	o->cancel = &m->run->stop;
-}
-
-/* XOAUTH2 with an app-only token for the mailbox: a fresh token from the run's
- * cache for every connection, and one more try with a new token if the
- * server refuses the cached one (it may have been revoked or expired early). */
-static int login_oauth(struct mbx_ctx *m, struct imap_conn *c, const char *mailbox,
-		       struct mf_err *err)
-{
-	struct imap_creds cr = {.user = mailbox};
-
-	if (!m->run->oauth)
-		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "Microsoft 365 tokens are not configured for this batch");
-	for (int tries = 0; tries < 2; tries++) {
-		struct mf_secret *tok = NULL, *ir = NULL;
-		int rc;
-
-		if (oauth_token(m->run->oauth, OAUTH_SCOPE_IMAP, &tok, err))
-			return -1;
-		if (oauth_xoauth2(mailbox, tok, &ir, err)) {
-			secret_free(tok);
-			return -1;
-		}
-		cr.xoauth2 = ir;
-		rc = imap_login(c, &cr, err);
-		secret_free(ir);
-		if (!rc || err->code != MF_E_AUTH || imap_is_dead(c)) {
-			secret_free(tok);
-			return rc;
-		}
-		oauth_forget(m->run->oauth, OAUTH_SCOPE_IMAP, tok);
-		secret_free(tok);
-	}
-	return -1;
-}
-
 int mbx_connect(struct mbx_ctx *m, int source, struct imap_conn **out, struct mf_err *err)
 {
-	const struct mf_login *l = source ? &m->src_login : &m->tgt_login;
-	struct imap_conn_opts o;
-	struct imap_creds cr = {0};
 	char label[300];
-	int rc;
+	struct batch_conn_opts o = {.source = source,
+				    .label = label,
+				    .trace = m->run->trace,
+				    .cancel = &m->run->stop,
+				    .oauth = m->run->oauth};
 
-	conn_opts(m, source, &o, label, sizeof(label));
-	if (imap_connect(&o, out, err)) {
-		mf_err_prefix(err, "%s: ", source ? "source" : "target");
-		return -1;
-	}
-	cr.user = l->user;
-	cr.authzid = l->authzid;
-	cr.password = l->password;
-	rc = !l->password && l->oauth_user ? login_oauth(m, *out, l->oauth_user, err)
-					   : imap_login(*out, &cr, err);
-	if (rc) {
-		mf_err_prefix(err, "%s: ", source ? "source" : "target");
-		imap_close(*out);
-		*out = NULL;
-		return -1;
-	}
-	return 0;
+	snprintf(label, sizeof(label), "%s %s", source ? "source" : "target", m->job->mb.email);
+	return batch_connect(m->run->batch, &o, source ? &m->src_login : &m->tgt_login, out, err);
 }
 
 static int is_exchange(struct mbx_ctx *m)

@@ -1,0 +1,67 @@
+/* mailferry - step 5: the list of mailboxes follows Microsoft's rules */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "batch/csvin.h"
+#include "checks/checks_list.h"
+#include "checks/checks_p.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#define SHOWN_PROBLEMS 20
+
+void check_csv_valid(struct check_ctx *c)
+{
+	const struct mf_batch_settings *s = c->env->set;
+	struct csvin_options o = {.allow_unknown_columns = s->allow_unknown_columns,
+				  .passwords_optional = s->source.auth == MF_AUTH_ADMIN};
+	struct csvin_result r = {0};
+	char *path = batch_csv_path(c->env->batch);
+	size_t ndomains = 0, shown = 0, warnings;
+	char **domains;
+	struct mf_buf line;
+	struct mf_err err;
+
+	if (!path || csvin_load_file(path, &o, &r, &err)) {
+		check_fail(c, "The batch's list of mailboxes cannot be read", "%s",
+			   path ? err.msg : "out of memory");
+		check_remedy(c, "Import the CSV again: mailferry batch import NAME --csv FILE");
+		free(path);
+		return;
+	}
+	domains = csvin_domains(&r, &ndomains);
+	warnings = r.nproblems - r.nerrors;
+	if (r.nerrors)
+		check_fail(c, "The CSV breaks Microsoft's rules",
+			   "%zu error%s and %zu warning%s in %s:", r.nerrors, r.nerrors == 1 ? "" : "s",
+			   warnings, warnings == 1 ? "" : "s", s->csv_origin ? s->csv_origin : path);
+	else if (warnings)
+		check_warn(c, "The CSV is valid, with remarks", "%zu mailbox%s in %zu domain%s; %zu "
+			   "warning%s:", r.nrows, r.nrows == 1 ? "" : "es", ndomains,
+			   ndomains == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+	else
+		check_pass(c, "The CSV follows Microsoft's format",
+			   "%zu mailbox%s in %zu domain%s; columns %s%s%s", r.nrows,
+			   r.nrows == 1 ? "" : "es", ndomains, ndomains == 1 ? "" : "s",
+			   "EmailAddress, UserName, Password", r.has_userroot ? ", UserRoot" : "",
+			   r.has_target_credentials ? ", TargetUserName, TargetPassword" : "");
+	buf_init(&line, 0);
+	for (size_t i = 0; i < r.nproblems && shown < SHOWN_PROBLEMS; i++, shown++) {
+		buf_reset(&line);
+		if (csvin_problem_format(&r.problems[i], &line) == 0)
+			check_detail(c, "  %s", line.data);
+	}
+	if (r.nproblems > shown)
+		check_detail(c, "  ... and %zu more", r.nproblems - shown);
+	if (r.nerrors)
+		check_remedy(c, "Fix the lines listed above in the CSV (a password is never shown "
+				"here), then import it again: mailferry batch import %s --csv FILE",
+			     s->name ? s->name : "NAME");
+	buf_free(&line);
+	csvin_strings_free(domains, ndomains);
+	csvin_result_free(&r);
+	free(path);
+}

@@ -1,0 +1,162 @@
+/* mailferry - `mailferry check NAME [--step N] [--json]`: the live prerequisite checks */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batch.h"
+#include "checks.h"
+#include "cli/cli.h"
+#include "cli/cliutil.h"
+#include "exitcodes.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/json.h"
+#include "util/log.h"
+
+struct check_args {
+	int json;
+	int step;
+	const char *only;
+};
+
+static void print_human(const struct mf_check *c)
+{
+	printf("  %-4s  step %-2d %-22s %s\n", check_status_name(c->status), c->step, c->id, c->title);
+	if (c->subject[0])
+		printf("        %s\n", c->subject);
+	for (const char *p = c->detail; *p;) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+
+		printf("        %.*s\n", len, p);
+		p += len + (nl != NULL);
+	}
+	if (c->remedy[0] && c->status != CHECK_PASS)
+		printf("        What to do: %s\n", c->remedy);
+	fflush(stdout);
+}
+
+static void print_json(const struct mf_check *c)
+{
+	struct mf_buf line;
+	struct json_w w;
+
+	jsonl_begin(&w, &line, "check");
+	json_w_kv_int(&w, "step", c->step);
+	json_w_kv_str(&w, "id", c->id);
+	json_w_kv_str(&w, "subject", c->subject);
+	json_w_kv_str(&w, "status", check_status_name(c->status));
+	json_w_kv_str(&w, "title", c->title);
+	json_w_kv_str(&w, "detail", c->detail);
+	json_w_kv_str(&w, "remedy", c->remedy);
+	jsonl_end(&w, &line);
+}
+
+static void on_result(const struct mf_check *c, void *aux)
+{
+	const struct check_args *a = aux;
+
+	if (a->json)
+		print_json(c);
+	else
+		print_human(c);
+}
+
+int cmd_check(int argc, char **argv, struct cli_globals *g)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},      {"step", required_argument, NULL, 's'},
+		{"only", required_argument, NULL, 'o'}, {"batch", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+	};
+	struct check_args a = {0};
+	struct mf_checks_opts o = {.wake_fd = -1, .on_result = on_result, .aux = &a};
+	struct mf_checks_summary sum;
+	struct mf_checks_run *run;
+	const char *name = g->batch;
+	struct mf_batch *b;
+	struct mf_err err;
+	sigset_t sigs;
+	int c, rc, stop = 0;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "b:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			a.json = 1;
+			break;
+		case 's':
+			a.step = atoi(optarg);
+			if (a.step < 1 || a.step > MF_STEPS)
+				return cli_usage_error("--step takes 1 to %d", MF_STEPS);
+			break;
+		case 'o':
+			a.only = optarg;
+			break;
+		case 'b':
+			name = optarg;
+			break;
+		case 'h':
+			printf("Usage: mailferry check NAME [--step N] [--only ID|SUBJECT] [--json]\n");
+			return MF_EXIT_OK;
+		default:
+			return cli_usage_error("unrecognized option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		name = argv[optind++];
+	if ((rc = cli_open_batch(name, 0, a.json, &b)))
+		return rc;
+	if (cli_open_log(b, &err))
+		log_warn("%s", err.msg);
+	o.step = a.step;
+	o.only = a.only;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	if (!a.json)
+		printf("Checking batch %s%s...\n", batch_settings(b)->name, a.step ? " (one step)" : "");
+	if (checks_start(b, &o, &run, &err)) {
+		sigprocmask(SIG_UNBLOCK, &sigs, NULL);
+		batch_close(b);
+		return cli_fail(a.json, &err);
+	}
+	while (checks_running(run)) {
+		struct timespec ts = {0, 200 * 1000000L};
+
+		if (sigtimedwait(&sigs, NULL, &ts) > 0 && !stop) {
+			stop = 1;
+			checks_cancel(run);
+		}
+	}
+	checks_wait(run, &sum);
+	checks_free(run);
+	sigprocmask(SIG_UNBLOCK, &sigs, NULL);
+	if (a.json) {
+		struct mf_buf line;
+		struct json_w w;
+
+		jsonl_begin(&w, &line, "summary");
+		json_w_kv_uint(&w, "pass", sum.pass);
+		json_w_kv_uint(&w, "warn", sum.warn);
+		json_w_kv_uint(&w, "fail", sum.fail);
+		json_w_kv_uint(&w, "skip", sum.skip);
+		json_w_kv_bool(&w, "interrupted", stop);
+		jsonl_end(&w, &line);
+	} else {
+		printf("\n%u passed, %u warning%s, %u failed, %u skipped%s\n", sum.pass, sum.warn,
+		       sum.warn == 1 ? "" : "s", sum.fail, sum.skip, stop ? " (interrupted)" : "");
+	}
+	log_close();
+	batch_close(b);
+	if (stop)
+		return MF_EXIT_RESUMABLE;
+	return sum.fail ? MF_EXIT_PARTIAL : MF_EXIT_OK;
+}
