@@ -314,9 +314,11 @@ static void record(struct mf_checks_run *r, struct check_ctx *c)
 		r->sum.skip++;
 		break;
 	}
-	r->counts[c->result.step][c->result.status]++;
-	if (c->result.status != CHECK_SKIP && (int)c->result.status > r->worst[c->result.step])
-		r->worst[c->result.step] = (int)c->result.status;
+	if (c->result.step >= 1 && c->result.step <= MF_STEPS && (unsigned)c->result.status < 4) {
+		r->counts[c->result.step][c->result.status]++;
+		if (c->result.status != CHECK_SKIP && (int)c->result.status > r->worst[c->result.step])
+			r->worst[c->result.step] = (int)c->result.status;
+	}
 	pthread_mutex_unlock(&r->lock);
 	if (r->opts.on_result)
 		r->opts.on_result(&c->result, r->opts.aux);
