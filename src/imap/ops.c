@@ -20,21 +20,31 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Builds "VERB " + astring(name) + rest and runs it. */
+#define THROTTLE_TRIES 10
+
+/* Builds "VERB " + astring(name) + rest and runs it; a throttled answer
+ * ("Suggested Backoff Time: N milliseconds") is waited out and retried. */
 static int run_named(struct imap_conn *c, const char *verb, const char *name, const char *rest,
 		     imap_untagged_fn on_untagged, void *aux, int *ok, struct mf_err *err)
 {
-	struct imap_cmd *cmd = imap_cmd_new(c);
+	for (int tries = 0;; tries++) {
+		struct imap_cmd *cmd = imap_cmd_new(c);
+		int rc;
 
-	if (!cmd)
-		return mf_fail_nomem(err, MF_SCOPE_CONN);
-	if (imap_cmd_text(cmd, "%s ", verb) || imap_cmd_astring(cmd, name, strlen(name)) ||
-	    (rest && imap_cmd_text(cmd, "%s", rest))) {
-		imap_cmd_free(cmd);
-		return mf_fail_nomem(err, MF_SCOPE_CONN);
+		if (!cmd)
+			return mf_fail_nomem(err, MF_SCOPE_CONN);
+		if (imap_cmd_text(cmd, "%s ", verb) || imap_cmd_astring(cmd, name, strlen(name)) ||
+		    (rest && imap_cmd_text(cmd, "%s", rest))) {
+			imap_cmd_free(cmd);
+			return mf_fail_nomem(err, MF_SCOPE_CONN);
+		}
+		imap_cmd_on_untagged(cmd, on_untagged, aux);
+		rc = imap_exec(c, cmd, ok, err);
+		if (rc || *ok || err->code != MF_E_THROTTLE || tries >= THROTTLE_TRIES)
+			return rc;
+		if (imap_throttle_wait(c, err->retry_ms, err))
+			return -1;
 	}
-	imap_cmd_on_untagged(cmd, on_untagged, aux);
-	return imap_exec(c, cmd, ok, err);
 }
 
 static int run_named_simple(struct imap_conn *c, const char *verb, const char *name,
@@ -513,8 +523,17 @@ int imap_fetch_meta(struct imap_conn *c, const char *uidset, int with_ids,
 
 	*out = NULL;
 	*n = 0;
-	rc = imap_simple(c, on_fetch_meta, &m, err, "UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE%s)",
-			 uidset, with_ids ? " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE)]" : "");
+	for (int tries = 0;; tries++) {
+		rc = imap_simple(c, on_fetch_meta, &m, err,
+				 "UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE%s)", uidset,
+				 with_ids ? " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE)]" : "");
+		if (!rc || err->code != MF_E_THROTTLE || tries >= THROTTLE_TRIES || m.n)
+			break;
+		if (imap_throttle_wait(c, err->retry_ms, err)) {
+			rc = -1;
+			break;
+		}
+	}
 	if (!rc && m.failed)
 		rc = mf_fail_nomem(err, MF_SCOPE_FOLDER);
 	if (rc) {

@@ -926,6 +926,22 @@ int imap_run(struct imap_conn *c, struct mf_err *err)
 
 /* ---------------------------------------------------------------- errors */
 
+int imap_throttle_wait(struct imap_conn *c, unsigned long ms, struct mf_err *err)
+{
+	if (ms > 600000)
+		ms = 600000;
+	log_info("%s: the server asks us to wait %lu ms (throttled)", c->label, ms);
+	while (ms) {
+		unsigned long step = ms > 200 ? 200 : ms;
+
+		if (c->cancel && atomic_load(c->cancel))
+			return mf_fail(err, MF_SCOPE_CONN, MF_E_CANCEL, "stopped");
+		sleep_ms((long)step);
+		ms -= step;
+	}
+	return 0;
+}
+
 static unsigned long throttle_ms(const char *text)
 {
 	const char *p = text ? strcasestr(text, "Suggested Backoff Time:") : NULL;

@@ -138,6 +138,9 @@ int imap_exec(struct imap_conn *c, struct imap_cmd *cmd, int *ok, struct mf_err 
 int imap_simple(struct imap_conn *c, imap_untagged_fn on_untagged, void *aux, struct mf_err *err,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* Waits the time a throttled answer asked for (at most 10 minutes), waking
+ * early when the run is cancelled (then -1 with MF_E_CANCEL). */
+int imap_throttle_wait(struct imap_conn *c, unsigned long ms, struct mf_err *err);
 /* Turns a tagged NO/BAD into an error with the server's words. */
 void imap_tagged_error(const struct imap_response *r, const char *what, struct mf_err *err);
 
