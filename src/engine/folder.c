@@ -1118,6 +1118,11 @@ int folder_copy(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 	w->row.tgt_uidvalidity = sel->uidvalidity;
 	if (ledger_folder_update(m->run->ledger, &w->row, err))
 		return -1;
+	/* Dovecot (and others) append faster into a selected mailbox: select it
+	 * on every connection that appends. */
+	for (size_t t = 1; w->npending && t < m->ntgts; t++)
+		if (imap_select(m->tgts[t], w->pf->tgt_name, 0, err))
+			return -1;
 	if (w->npending && copy_pipeline(m, w, &max_tgt_uid, err))
 		return -1;
 	/* Everything up to here is recorded: later crashes need only look past it. */
