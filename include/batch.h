@@ -134,6 +134,8 @@ struct mf_batch;
  * a second process gets MF_E_LOCKED, naming the holder's pid. */
 int batch_open(const char *name, unsigned flags, struct mf_batch **out, struct mf_err *err);
 void batch_close(struct mf_batch *b);
+/* The pid of the mailferry migrating this batch now, or 0. */
+long batch_lock_holder(const struct mf_batch *b);
 int batch_delete(const char *name, struct mf_err *err);
 
 const struct mf_batch_settings *batch_settings(const struct mf_batch *b);

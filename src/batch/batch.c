@@ -808,6 +808,18 @@ const char *batch_log_path(const struct mf_batch *b)
 	return b->log;
 }
 
+long batch_lock_holder(const struct mf_batch *b)
+{
+	char *path = batch_file(b, "lock");
+	long pid;
+
+	if (!path)
+		return -1;
+	pid = fs_lock_holder(path);
+	free(path);
+	return pid;
+}
+
 char *batch_csv_path(const struct mf_batch *b)
 {
 	return batch_file(b, "mailboxes.csv");

@@ -98,6 +98,7 @@ int cmd_status(int argc, char **argv, struct cli_globals *g)
 	struct mf_err err;
 	const char *name;
 	size_t n, counts[6] = {0};
+	long holder;
 	int json = 0, rc;
 	char t[32], b1[32];
 
@@ -109,13 +110,19 @@ int cmd_status(int argc, char **argv, struct cli_globals *g)
 		batch_close(b);
 		return cli_fail(json, &err);
 	}
+	holder = batch_lock_holder(b);
+	if (!json && holder > 0)
+		printf("A migration of this batch is running now (pid %ld).\n\n", holder);
 	if (!json)
 		printf("%-36s %-10s %15s %10s %8s  %s\n", "MAILBOX", "STATE", "MESSAGES", "SIZE",
 		       "SKIPPED", "LAST SYNCED");
 	for (size_t i = 0; i < n; i++) {
-		const struct ledger_mailbox *m = &mb[i];
+		struct ledger_mailbox *m = &mb[i];
 		char msgs[40];
 
+		/* Without a running migration, "working on it" means it was interrupted. */
+		if (holder <= 0 && (m->state == MBX_CONNECTING || m->state == MBX_SYNCING))
+			m->state = MBX_STOPPED;
 		counts[m->state < 6 ? m->state : 0]++;
 		if (json) {
 			struct mf_buf line;
@@ -140,6 +147,7 @@ int cmd_status(int argc, char **argv, struct cli_globals *g)
 
 		jsonl_begin(&w, &line, "summary");
 		json_w_kv_str(&w, "batch", batch_settings(b)->name);
+		json_w_kv_bool(&w, "running", holder > 0);
 		json_w_kv_uint(&w, "mailboxes", n);
 		json_w_kv_uint(&w, "synced", counts[MBX_SYNCED]);
 		json_w_kv_uint(&w, "failed", counts[MBX_FAILED]);

@@ -312,6 +312,14 @@ static int load_jobs(struct mf_run *r, struct mf_err *err)
 		}
 		struct mailbox_job *job = &r->jobs[k++];
 
+		/* We hold the batch's lock: a mailbox still marked as being worked on
+		 * was interrupted (a crash, kill -9). */
+		if (!r->opts.dry_run && r->opts.kind == MF_RUN_MIGRATE &&
+		    (all[i].state == MBX_CONNECTING || all[i].state == MBX_SYNCING)) {
+			all[i].state = MBX_STOPPED;
+			ledger_mailbox_set_state(r->ledger, all[i].id, MBX_STOPPED,
+						 "interrupted; resumed by this run", err);
+		}
 		job->mb = all[i];
 		job->prog.id = all[i].id;
 		snprintf(job->prog.email, sizeof(job->prog.email), "%s", all[i].email);

@@ -196,6 +196,20 @@ int fs_lock(const char *path, struct mf_err *err)
 	return fd;
 }
 
+long fs_lock_holder(const char *path)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	long pid = -1;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fcntl(fd, F_GETLK, &fl) == 0)
+		pid = fl.l_type == F_UNLCK ? 0 : (long)fl.l_pid;
+	close(fd);
+	return pid;
+}
+
 static char *xdg_root(const char *var, const char *fallback)
 {
 	const char *v = getenv(var), *home = getenv("HOME");

@@ -28,6 +28,9 @@ int fs_shred(const char *path, struct mf_err *err);
  * Returns the fd (keep it open while the lock is needed) or -1; MF_E_LOCKED
  * when another process holds it, with its pid in the message. */
 int fs_lock(const char *path, struct mf_err *err);
+/* The pid holding the lock on path, 0 when nobody holds it (the lock is only
+ * tested, never taken), -1 when the file cannot be opened. */
+long fs_lock_holder(const char *path);
 /* $XDG_STATE_HOME/mailferry or ~/.local/state/mailferry (malloc'd). */
 char *fs_state_root(void);
 /* $XDG_CONFIG_HOME/mailferry or ~/.config/mailferry (malloc'd). */
