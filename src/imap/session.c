@@ -747,12 +747,15 @@ static int conn_sink_end(void *aux, struct mf_err *err)
 	return cmd->sink.end(cmd->sink.aux, err);
 }
 
-/* Reads what is available; 1 progress, 0 nothing, -1 error. */
+/* Reads what is available, at most ~1 MB per call so that one busy connection
+ * does not starve the others of a worker's pump (a call that read something
+ * returns 1, and the pump comes back without polling, so bytes TLS holds are
+ * never left waiting); 1 progress, 0 nothing, -1 error. */
 static int recv_some(struct imap_conn *c, struct mf_err *err)
 {
 	int progress = 0;
 
-	for (;;) {
+	for (int reads = 0; reads < 16; reads++) {
 		ssize_t n = transport_recv(c->t, c->rbuf, sizeof(c->rbuf), err);
 		size_t off = 0;
 
@@ -780,6 +783,7 @@ static int recv_some(struct imap_conn *c, struct mf_err *err)
 				break;
 		}
 	}
+	return progress;
 }
 
 /* ---------------------------------------------------------------- the pump */
