@@ -12,7 +12,7 @@ tests_proxy_mfproxy_SOURCES = \
 	tests/proxy/rule.c tests/proxy/scan.c tests/proxy/pipe.c tests/proxy/ep.c
 tests_proxy_mfproxy_LDADD = $(MF_CORE_LIBS)
 
-EXTRA_DIST += tests/proxy/mffake tests/proxy/proxy.sh tests/proxy/imapc \
+EXTRA_DIST += tests/proxy/mffake tests/proxy/proxy.sh tests/proxy/rawc \
 	tests/data/fake
 
 TESTS += tests/proxy/mfproxy-rules.test tests/proxy/mfproxy-lab.test \

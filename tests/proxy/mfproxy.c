@@ -528,10 +528,12 @@ static void conn_free(struct conn *c)
 static void conn_log_bytes(struct conn *c, const char *how)
 {
 	px_log(&px,
-	       "conn %ld: %s; c2s read %" PRIu64 " forwarded %" PRIu64 " dropped %" PRIu64
-	       "; s2c read %" PRIu64 " forwarded %" PRIu64 " dropped %" PRIu64,
-	       c->id, how, c->d[0].in_bytes, c->d[0].wrote_bytes, c->d[0].dropped_bytes,
-	       c->d[1].in_bytes, c->d[1].wrote_bytes, c->d[1].dropped_bytes);
+	       "conn %ld: %s; c2s read %" PRIu64 " forwarded %" PRIu64 " in %" PRIu64
+	       " writes dropped %" PRIu64 "; s2c read %" PRIu64 " forwarded %" PRIu64
+	       " in %" PRIu64 " writes dropped %" PRIu64,
+	       c->id, how, c->d[0].in_bytes, c->d[0].wrote_bytes, c->d[0].writes,
+	       c->d[0].dropped_bytes, c->d[1].in_bytes, c->d[1].wrote_bytes, c->d[1].writes,
+	       c->d[1].dropped_bytes);
 }
 
 void conn_abort(struct conn *c, int how, const char *why)

@@ -202,6 +202,7 @@ struct dir {
 	uint64_t in_bytes;       /* plaintext bytes read from src */
 	uint64_t out_bytes;      /* bytes handed to the queue (rule offsets) */
 	uint64_t wrote_bytes;    /* bytes written to dst */
+	uint64_t writes;         /* write calls that carried them (slicing shows here) */
 	uint64_t dropped_bytes;  /* discarded (blackhole, cut) */
 	int hold;                /* line rules active: buffer whole lines */
 	int cut;                 /* close/reset pending: discard input */

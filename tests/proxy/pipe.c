@@ -515,6 +515,7 @@ int dir_write(struct conn *c, struct dir *d, int64_t now)
 		}
 		dir_advance(d, (size_t)w);
 		d->wrote_bytes += (uint64_t)w;
+		d->writes++;
 		writes++;
 		if (d->slice > 0 && d->gap > 0)
 			d->next_write = now + d->gap;

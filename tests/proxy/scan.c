@@ -79,7 +79,8 @@ int counts_write(const char *path)
 		free(tmp);
 		return -1;
 	}
-	qsort(count_tab, count_n, sizeof(*count_tab), count_cmp);
+	if (count_n)
+		qsort(count_tab, count_n, sizeof(*count_tab), count_cmp);
 	for (size_t i = 0; i < count_n; i++)
 		fprintf(f, "%s\t%ld\n", count_tab[i].verb, count_tab[i].total);
 	fprintf(f, "connections\t%ld\n", count_conns);
