@@ -130,7 +130,7 @@ fake_start() {
 	shift 2
 	up=$(_px_upper "$name")
 	local pf="$PX_DIR/$name.port" tr="$PX_DIR/$name.transcript"
-	rm -f "$pf"
+	rm -f "$pf" "$tr"
 	"$MFFAKE" --port-file "$pf" --transcript "$tr" --watch-pid $$ "$@" "$script" \
 		>"$PX_DIR/$name.out" 2>"$PX_DIR/$name.err" &
 	local pid=$!
