@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -130,7 +131,7 @@ static int is_ip(const char *s)
 }
 
 int ep_start_tls(struct ep *e, SSL_CTX *ctx, int server_role, const char *verify_name,
-		 const char *sni, char *errbuf, size_t errlen)
+                 const char *sni, char *errbuf, size_t errlen)
 {
 	e->ssl = SSL_new(ctx);
 	if (!e->ssl || !SSL_set_fd(e->ssl, e->fd)) {
@@ -143,6 +144,7 @@ int ep_start_tls(struct ep *e, SSL_CTX *ctx, int server_role, const char *verify
 		SSL_set_accept_state(e->ssl);
 	} else {
 		X509_VERIFY_PARAM *vp = SSL_get0_param(e->ssl);
+		char host[256]; /* the SNI macro wants a mutable string; OpenSSL copies it */
 		int ok;
 
 		SSL_set_connect_state(e->ssl);
@@ -150,7 +152,8 @@ int ep_start_tls(struct ep *e, SSL_CTX *ctx, int server_role, const char *verify
 			ok = X509_VERIFY_PARAM_set1_ip_asc(vp, verify_name);
 		else
 			ok = X509_VERIFY_PARAM_set1_host(vp, verify_name, 0);
-		if (!ok || (sni && !SSL_set_tlsext_host_name(e->ssl, sni))) {
+		snprintf(host, sizeof(host), "%s", sni ? sni : "");
+		if (!ok || (sni && !SSL_set_tlsext_host_name(e->ssl, host))) {
 			ep_ssl_error(errbuf, errlen, "TLS setup");
 			return -1;
 		}
@@ -181,8 +184,9 @@ int ep_handshake(struct ep *e, char *errbuf, size_t errlen)
 		return 0;
 	default:
 		if (!e->server_role && SSL_get_verify_result(e->ssl) != X509_V_OK) {
-			snprintf(errbuf, errlen, "TLS handshake: certificate verification failed: %s",
-				 X509_verify_cert_error_string(SSL_get_verify_result(e->ssl)));
+			snprintf(errbuf, errlen,
+			         "TLS handshake: certificate verification failed: %s",
+			         X509_verify_cert_error_string(SSL_get_verify_result(e->ssl)));
 			ERR_clear_error();
 			return -1;
 		}

@@ -49,127 +49,127 @@
 #include "mfproxy.h"
 
 static const char usage_text[] =
-	"Usage: mfproxy --upstream HOST:PORT [OPTION]... [--rule RULE]...\n"
-	"\n"
-	"A TCP fault proxy for mailferry's tests.  It listens on a loopback port chosen by\n"
-	"the kernel, forwards every connection to HOST:PORT and breaks the traffic on\n"
-	"purpose as the rules say.  Connections are numbered from 1 in the order they\n"
-	"are accepted.  It runs until SIGTERM or SIGINT (or --watch-pid, --lifetime),\n"
-	"then closes every connection, writes the counts file and exits 0.\n"
-	"\n"
-	"Where:\n"
-	"  --upstream HOST:PORT    where to forward to ([::1]:PORT for IPv6)   (required)\n"
-	"  --listen ADDR           address to listen on (default 127.0.0.1); the port is\n"
-	"                          always chosen by the kernel\n"
-	"  --upstream-source ADDR  local address of upstream connections, e.g. 127.0.0.2\n"
-	"                          (the lab's Dovecot then shows LOGINDISABLED)\n"
-	"  --port-file FILE        write the port number to FILE (atomically) once listening\n"
-	"  --name NAME             stdout gets one line NAME_PORT=<port> (default PROXY)\n"
-	"\n"
-	"Records:\n"
-	"  --log FILE              one line per event: connections, TLS, rules firing\n"
-	"                          (\"rule N (...) fired at c2s byte 1234\"), byte counts\n"
-	"  --counts FILE           client commands by IMAP verb, written at exit and on\n"
-	"                          SIGUSR1 (atomically: remove the file, send SIGUSR1,\n"
-	"                          wait for it to reappear).  Format, one per line,\n"
-	"                          sorted, tab-separated:\n"
-	"                            VERB<TAB>N        all commands (\"UID FETCH\", \"APPEND\")\n"
-	"                            connections<TAB>N connections accepted\n"
-	"                            plain:VERB<TAB>N  those that came from the client\n"
-	"                                              without TLS (verbs never seen: absent)\n"
-	"                          Counting skips literal bytes ({n} and {n+}: an APPEND\n"
-	"                          body that contains \"a1 LOGIN x y\" is not a LOGIN), SASL\n"
-	"                          lines after AUTHENTICATE, the DONE of IDLE, and a\n"
-	"                          synchronizing literal the server refused.  Without TLS\n"
-	"                          termination, commands inside TLS are not seen.\n"
-	"\n"
-	"TLS termination (default none: the bytes pass through, TLS inside is opaque):\n"
-	"  --tls implicit          the client speaks TLS to the proxy and the proxy speaks\n"
-	"                          TLS to the upstream (for an imaps port)\n"
-	"  --tls starttls          plaintext until the client's STARTTLS; once the server\n"
-	"                          answers OK, TLS on both sides.  Each side switches on\n"
-	"                          its own: if a rule turns the OK the client sees into NO,\n"
-	"                          the client side stays plaintext while the upstream\n"
-	"                          side goes TLS.  Client bytes sent after STARTTLS but\n"
-	"                          before its handshake are logged and discarded.\n"
-	"  --tls-cert FILE         certificate shown to the client (lab: certs/good.crt)\n"
-	"  --tls-key FILE          its key (lab: certs/good.key)\n"
-	"  --tls-ca FILE           CA that must have signed the upstream's certificate\n"
-	"                          (lab: ca/ca.crt); the upstream is always verified\n"
-	"  --tls-verify-name NAME  name or IP the upstream certificate must match\n"
-	"                          (default: the upstream host)\n"
-	"  --tls-sni NAME          server name sent to the upstream (default: the upstream\n"
-	"                          host when it is a name)\n"
-	"  With termination, the rules and the counts see the plaintext IMAP, and byte\n"
-	"  offsets count plaintext bytes (before and after STARTTLS together).\n"
-	"\n"
-	"Life:\n"
-	"  --watch-pid PID         exit when process PID is gone (pass the test's $$)\n"
-	"  --lifetime SEC          exit after SEC seconds whatever happens\n"
-	"  --check                 parse the rules, print them one per line, exit\n"
-	"                          (status 0 if all are valid, 2 otherwise)\n"
-	"  --help, --version\n"
-	"\n"
-	"Rules (--rule, repeatable; each is one argument: a kind, then key=value words):\n"
-	"\n"
-	"  Common keys:\n"
-	"    dir=c2s|s2c|both  direction: client->server or server->client (delay, rate\n"
-	"                      and slice default to both; the others need c2s or s2c)\n"
-	"    conn=N|all        only the N-th connection (from 1), or every one (default)\n"
-	"    when=REGEX        the rule is armed only once a line of the OTHER direction\n"
-	"                      matched, e.g. a s2c rule with when=\" LOGIN \" acts on what\n"
-	"                      the server sends after the client sent LOGIN\n"
-	"    icase             (a flag, no value) regexes of this rule ignore case\n"
-	"\n"
-	"  Byte positions (the connection breaks at an exact offset):\n"
-	"    close     dir= [after=N] [match=REGEX] [when=]   FIN on both sides\n"
-	"    reset     dir= [after=N] [match=REGEX] [when=]   RST on both sides\n"
-	"    blackhole dir= [after=N] [match=REGEX] [when=]   forward nothing more in that\n"
-	"              direction, keep the connection open, never pass on its FIN\n"
-	"    The offset counts bytes forwarded in that direction: from the start of the\n"
-	"    connection; or from the start of the first line matching match= (so\n"
-	"    match=\" LOGIN \" with after=0 stops the LOGIN itself); or, without match=,\n"
-	"    from the moment when= armed the rule.  Exactly N bytes are delivered, then\n"
-	"    the close happens (a reset waits until the peer has acknowledged them).\n"
-	"    Queued data of the other direction is discarded.  No TLS close_notify is sent.\n"
-	"\n"
-	"  Shaping (every chunk, for the whole connection):\n"
-	"    delay     ms=M                    hold every chunk read for M ms\n"
-	"    rate      bps=N                   at most N bytes per second (writes of\n"
-	"                                      about 50 ms worth each)\n"
-	"    slice     [size=1] [gap=MS]       write in pieces of size bytes, MS ms apart\n"
-	"                                      (TCP_NODELAY: each write is its own segment)\n"
-	"    Numbers take k (x1024) and m (x1048576) suffixes: bps=64k.\n"
-	"\n"
-	"  IMAP lines (a line is what ends in LF outside literals; regexes are POSIX\n"
-	"  extended, matched against the line without its CRLF):\n"
-	"    inject    dir= match=REGEX data=BYTES [count=1]   after the matching line,\n"
-	"              in the same write (same TCP segment) as the line itself\n"
-	"    rewrite   dir= match=REGEX replace=TEXT [count=all]  replace every match in\n"
-	"              the line; \\0..\\9 in TEXT are the matched groups; rewrites chain\n"
-	"    drop      dir= match=REGEX [count=all]            remove the whole line\n"
-	"    count=N   fire on at most N lines per connection.  drop, inject and match=\n"
-	"              look at the line as received; rewrites see each other's results.\n"
-	"\n"
-	"  Values are bare words or \"double-quoted\"; in both, \\r \\n \\t \\\" \\\\ and \\xHH\n"
-	"  are decoded and every other backslash sequence is kept (regex \\. \\[ \\( work).\n"
-	"\n"
-	"Examples:\n"
-	"  close dir=s2c after=1000                     client gets exactly 1000 bytes, then FIN\n"
-	"  reset dir=c2s match=\" APPEND \" after=300 conn=1   RST inside the APPEND literal\n"
-	"  blackhole dir=s2c when=\" LOGIN \"             answers stop after the client's LOGIN\n"
-	"  slice dir=s2c size=1 gap=1                   server bytes one by one, 1 ms apart\n"
-	"  delay ms=500   rate bps=64k\n"
-	"  rewrite dir=s2c match=\" STARTTLS\" replace=\"\"   strip STARTTLS from CAPABILITY\n"
-	"  rewrite dir=s2c when=\" STARTTLS$\" icase match=\"^([^ ]+) OK .*\"\n"
-	"          replace=\"\\1 NO STARTTLS refused\" count=1     answer STARTTLS with NO\n"
-	"  rewrite dir=s2c match=\"^\\* OK\" replace=\"* PREAUTH\" count=1   PREAUTH greeting\n"
-	"  inject dir=s2c when=\" STARTTLS$\" icase match=\"^[^ ]+ OK\"\n"
-	"          data=\"* OK [ALERT] injected\\r\\n\"      response injection (CVE-2021-22947)\n"
-	"  drop dir=s2c match=\"^\\* [0-9]+ EXISTS\"       lose EXISTS updates\n"
-	"\n"
-	"Signals: SIGTERM/SIGINT exit cleanly, SIGUSR1 writes the counts file.\n"
-	"Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage.\n";
+        "Usage: mfproxy --upstream HOST:PORT [OPTION]... [--rule RULE]...\n"
+        "\n"
+        "A TCP fault proxy for mailferry's tests.  It listens on a loopback port chosen by\n"
+        "the kernel, forwards every connection to HOST:PORT and breaks the traffic on\n"
+        "purpose as the rules say.  Connections are numbered from 1 in the order they\n"
+        "are accepted.  It runs until SIGTERM or SIGINT (or --watch-pid, --lifetime),\n"
+        "then closes every connection, writes the counts file and exits 0.\n"
+        "\n"
+        "Where:\n"
+        "  --upstream HOST:PORT    where to forward to ([::1]:PORT for IPv6)   (required)\n"
+        "  --listen ADDR           address to listen on (default 127.0.0.1); the port is\n"
+        "                          always chosen by the kernel\n"
+        "  --upstream-source ADDR  local address of upstream connections, e.g. 127.0.0.2\n"
+        "                          (the lab's Dovecot then shows LOGINDISABLED)\n"
+        "  --port-file FILE        write the port number to FILE (atomically) once listening\n"
+        "  --name NAME             stdout gets one line NAME_PORT=<port> (default PROXY)\n"
+        "\n"
+        "Records:\n"
+        "  --log FILE              one line per event: connections, TLS, rules firing\n"
+        "                          (\"rule N (...) fired at c2s byte 1234\"), byte counts\n"
+        "  --counts FILE           client commands by IMAP verb, written at exit and on\n"
+        "                          SIGUSR1 (atomically: remove the file, send SIGUSR1,\n"
+        "                          wait for it to reappear).  Format, one per line,\n"
+        "                          sorted, tab-separated:\n"
+        "                            VERB<TAB>N        all commands (\"UID FETCH\", \"APPEND\")\n"
+        "                            connections<TAB>N connections accepted\n"
+        "                            plain:VERB<TAB>N  those that came from the client\n"
+        "                                              without TLS (verbs never seen: absent)\n"
+        "                          Counting skips literal bytes ({n} and {n+}: an APPEND\n"
+        "                          body that contains \"a1 LOGIN x y\" is not a LOGIN), SASL\n"
+        "                          lines after AUTHENTICATE, the DONE of IDLE, and a\n"
+        "                          synchronizing literal the server refused.  Without TLS\n"
+        "                          termination, commands inside TLS are not seen.\n"
+        "\n"
+        "TLS termination (default none: the bytes pass through, TLS inside is opaque):\n"
+        "  --tls implicit          the client speaks TLS to the proxy and the proxy speaks\n"
+        "                          TLS to the upstream (for an imaps port)\n"
+        "  --tls starttls          plaintext until the client's STARTTLS; once the server\n"
+        "                          answers OK, TLS on both sides.  Each side switches on\n"
+        "                          its own: if a rule turns the OK the client sees into NO,\n"
+        "                          the client side stays plaintext while the upstream\n"
+        "                          side goes TLS.  Client bytes sent after STARTTLS but\n"
+        "                          before its handshake are logged and discarded.\n"
+        "  --tls-cert FILE         certificate shown to the client (lab: certs/good.crt)\n"
+        "  --tls-key FILE          its key (lab: certs/good.key)\n"
+        "  --tls-ca FILE           CA that must have signed the upstream's certificate\n"
+        "                          (lab: ca/ca.crt); the upstream is always verified\n"
+        "  --tls-verify-name NAME  name or IP the upstream certificate must match\n"
+        "                          (default: the upstream host)\n"
+        "  --tls-sni NAME          server name sent to the upstream (default: the upstream\n"
+        "                          host when it is a name)\n"
+        "  With termination, the rules and the counts see the plaintext IMAP, and byte\n"
+        "  offsets count plaintext bytes (before and after STARTTLS together).\n"
+        "\n"
+        "Life:\n"
+        "  --watch-pid PID         exit when process PID is gone (pass the test's $$)\n"
+        "  --lifetime SEC          exit after SEC seconds whatever happens\n"
+        "  --check                 parse the rules, print them one per line, exit\n"
+        "                          (status 0 if all are valid, 2 otherwise)\n"
+        "  --help, --version\n"
+        "\n"
+        "Rules (--rule, repeatable; each is one argument: a kind, then key=value words):\n"
+        "\n"
+        "  Common keys:\n"
+        "    dir=c2s|s2c|both  direction: client->server or server->client (delay, rate\n"
+        "                      and slice default to both; the others need c2s or s2c)\n"
+        "    conn=N|all        only the N-th connection (from 1), or every one (default)\n"
+        "    when=REGEX        the rule is armed only once a line of the OTHER direction\n"
+        "                      matched, e.g. a s2c rule with when=\" LOGIN \" acts on what\n"
+        "                      the server sends after the client sent LOGIN\n"
+        "    icase             (a flag, no value) regexes of this rule ignore case\n"
+        "\n"
+        "  Byte positions (the connection breaks at an exact offset):\n"
+        "    close     dir= [after=N] [match=REGEX] [when=]   FIN on both sides\n"
+        "    reset     dir= [after=N] [match=REGEX] [when=]   RST on both sides\n"
+        "    blackhole dir= [after=N] [match=REGEX] [when=]   forward nothing more in that\n"
+        "              direction, keep the connection open, never pass on its FIN\n"
+        "    The offset counts bytes forwarded in that direction: from the start of the\n"
+        "    connection; or from the start of the first line matching match= (so\n"
+        "    match=\" LOGIN \" with after=0 stops the LOGIN itself); or, without match=,\n"
+        "    from the moment when= armed the rule.  Exactly N bytes are delivered, then\n"
+        "    the close happens (a reset waits until the peer has acknowledged them).\n"
+        "    Queued data of the other direction is discarded.  No TLS close_notify is sent.\n"
+        "\n"
+        "  Shaping (every chunk, for the whole connection):\n"
+        "    delay     ms=M                    hold every chunk read for M ms\n"
+        "    rate      bps=N                   at most N bytes per second (writes of\n"
+        "                                      about 50 ms worth each)\n"
+        "    slice     [size=1] [gap=MS]       write in pieces of size bytes, MS ms apart\n"
+        "                                      (TCP_NODELAY: each write is its own segment)\n"
+        "    Numbers take k (x1024) and m (x1048576) suffixes: bps=64k.\n"
+        "\n"
+        "  IMAP lines (a line is what ends in LF outside literals; regexes are POSIX\n"
+        "  extended, matched against the line without its CRLF):\n"
+        "    inject    dir= match=REGEX data=BYTES [count=1]   after the matching line,\n"
+        "              in the same write (same TCP segment) as the line itself\n"
+        "    rewrite   dir= match=REGEX replace=TEXT [count=all]  replace every match in\n"
+        "              the line; \\0..\\9 in TEXT are the matched groups; rewrites chain\n"
+        "    drop      dir= match=REGEX [count=all]            remove the whole line\n"
+        "    count=N   fire on at most N lines per connection.  drop, inject and match=\n"
+        "              look at the line as received; rewrites see each other's results.\n"
+        "\n"
+        "  Values are bare words or \"double-quoted\"; in both, \\r \\n \\t \\\" \\\\ and \\xHH\n"
+        "  are decoded and every other backslash sequence is kept (regex \\. \\[ \\( work).\n"
+        "\n"
+        "Examples:\n"
+        "  close dir=s2c after=1000                     client gets exactly 1000 bytes, then FIN\n"
+        "  reset dir=c2s match=\" APPEND \" after=300 conn=1   RST inside the APPEND literal\n"
+        "  blackhole dir=s2c when=\" LOGIN \"             answers stop after the client's LOGIN\n"
+        "  slice dir=s2c size=1 gap=1                   server bytes one by one, 1 ms apart\n"
+        "  delay ms=500   rate bps=64k\n"
+        "  rewrite dir=s2c match=\" STARTTLS\" replace=\"\"   strip STARTTLS from CAPABILITY\n"
+        "  rewrite dir=s2c when=\" STARTTLS$\" icase match=\"^([^ ]+) OK .*\"\n"
+        "          replace=\"\\1 NO STARTTLS refused\" count=1     answer STARTTLS with NO\n"
+        "  rewrite dir=s2c match=\"^\\* OK\" replace=\"* PREAUTH\" count=1   PREAUTH greeting\n"
+        "  inject dir=s2c when=\" STARTTLS$\" icase match=\"^[^ ]+ OK\"\n"
+        "          data=\"* OK [ALERT] injected\\r\\n\"      response injection (CVE-2021-22947)\n"
+        "  drop dir=s2c match=\"^\\* [0-9]+ EXISTS\"       lose EXISTS updates\n"
+        "\n"
+        "Signals: SIGTERM/SIGINT exit cleanly, SIGUSR1 writes the counts file.\n"
+        "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage.\n";
 
 static struct px px;
 static struct conn *conns;
@@ -263,19 +263,19 @@ static void opt_parse(int argc, char **argv)
 		const char *name;
 		const char **dest;
 	} strs[] = {
-		{"--upstream", &opt.upstream},
-		{"--listen", &opt.listen},
-		{"--upstream-source", &opt.upstream_source},
-		{"--port-file", &opt.port_file},
-		{"--name", &opt.name},
-		{"--log", &opt.log},
-		{"--counts", &opt.counts},
-		{"--tls", &opt.tls},
-		{"--tls-cert", &opt.cert},
-		{"--tls-key", &opt.key},
-		{"--tls-ca", &opt.ca},
-		{"--tls-verify-name", &opt.verify_name},
-		{"--tls-sni", &opt.sni},
+	        {"--upstream", &opt.upstream},
+	        {"--listen", &opt.listen},
+	        {"--upstream-source", &opt.upstream_source},
+	        {"--port-file", &opt.port_file},
+	        {"--name", &opt.name},
+	        {"--log", &opt.log},
+	        {"--counts", &opt.counts},
+	        {"--tls", &opt.tls},
+	        {"--tls-cert", &opt.cert},
+	        {"--tls-key", &opt.key},
+	        {"--tls-ca", &opt.ca},
+	        {"--tls-verify-name", &opt.verify_name},
+	        {"--tls-sni", &opt.sni},
 	};
 
 	opt.rules = mf_calloc((size_t)argc, sizeof(*opt.rules));
@@ -302,11 +302,13 @@ static void opt_parse(int argc, char **argv)
 			continue;
 		}
 		if (opt_is(a, "--watch-pid")) {
-			opt.watch_pid = opt_number("--watch-pid", opt_value(argc, argv, &i, "--watch-pid"));
+			opt.watch_pid =
+			        opt_number("--watch-pid", opt_value(argc, argv, &i, "--watch-pid"));
 			continue;
 		}
 		if (opt_is(a, "--lifetime")) {
-			opt.lifetime = opt_number("--lifetime", opt_value(argc, argv, &i, "--lifetime"));
+			opt.lifetime =
+			        opt_number("--lifetime", opt_value(argc, argv, &i, "--lifetime"));
 			continue;
 		}
 		for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
@@ -433,7 +435,8 @@ static void net_setup(void)
 		hints.ai_family = up_ai->ai_family;
 		rc = getaddrinfo(opt.upstream_source, NULL, &hints, &sa);
 		if (rc)
-			die_usage("--upstream-source %s: %s", opt.upstream_source, gai_strerror(rc));
+			die_usage("--upstream-source %s: %s", opt.upstream_source,
+			          gai_strerror(rc));
 		memcpy(&up_src, sa->ai_addr, sa->ai_addrlen);
 		up_src_len = sa->ai_addrlen;
 		freeaddrinfo(sa);
@@ -444,7 +447,8 @@ static void net_setup(void)
 	if (rc)
 		die_usage("--listen %s: %s", laddr, gai_strerror(rc));
 	listen_fd = socket(la->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (listen_fd < 0 || setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	if (listen_fd < 0 ||
+	    setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(listen_fd, la->ai_addr, la->ai_addrlen) < 0 || listen(listen_fd, 64) < 0) {
 		freeaddrinfo(la);
 		fprintf(stderr, "mfproxy: cannot listen on %s: %s\n", laddr, strerror(errno));
@@ -476,7 +480,7 @@ static void announce_port(int port)
 		if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 ||
 		    rename(tmp, opt.port_file) != 0) {
 			fprintf(stderr, "mfproxy: cannot write %s: %s\n", opt.port_file,
-				strerror(errno));
+			        strerror(errno));
 			exit(1);
 		}
 		free(tmp);
@@ -529,8 +533,8 @@ static void conn_log_bytes(struct conn *c, const char *how)
 {
 	px_log(&px,
 	       "conn %ld: %s; c2s read %" PRIu64 " forwarded %" PRIu64 " in %" PRIu64
-	       " writes dropped %" PRIu64 "; s2c read %" PRIu64 " forwarded %" PRIu64
-	       " in %" PRIu64 " writes dropped %" PRIu64,
+	       " writes dropped %" PRIu64 "; s2c read %" PRIu64 " forwarded %" PRIu64 " in %" PRIu64
+	       " writes dropped %" PRIu64,
 	       c->id, how, c->d[0].in_bytes, c->d[0].wrote_bytes, c->d[0].writes,
 	       c->d[0].dropped_bytes, c->d[1].in_bytes, c->d[1].wrote_bytes, c->d[1].writes,
 	       c->d[1].dropped_bytes);
@@ -619,7 +623,7 @@ static int conn_start_tls(struct conn *c, struct ep *e, int server_role)
 	char err[256];
 
 	if (ep_start_tls(e, server_role ? px.srv_ctx : px.cli_ctx, server_role, px.verify_name,
-			 px.sni, err, sizeof(err)) < 0) {
+	                 px.sni, err, sizeof(err)) < 0) {
 		conn_abort(c, SEG_CLOSE, err);
 		return -1;
 	}
@@ -637,12 +641,15 @@ static void conn_step_starttls(struct conn *c)
 		if (s2c->out.head || c2s->out.head)
 			return;
 		if (c->st_server && s2c->in.len) {
-			px_log(&px, "conn %ld: server sent %zu bytes after its STARTTLS OK: discarded",
+			px_log(&px,
+			       "conn %ld: server sent %zu bytes after its STARTTLS OK: discarded",
 			       c->id, s2c->in.len);
 			buf_reset(&s2c->in);
 		}
 		if (c->st_client && c2s->in.len) {
-			px_log(&px, "conn %ld: client sent %zu bytes after STARTTLS before TLS: discarded",
+			px_log(&px,
+			       "conn %ld: client sent %zu bytes after STARTTLS before TLS: "
+			       "discarded",
 			       c->id, c2s->in.len);
 			buf_reset(&c2s->in);
 		}
@@ -676,7 +683,7 @@ static void conn_step_connect(struct conn *c)
 		char why[200];
 
 		snprintf(why, sizeof(why), "cannot connect to the upstream %s: %s", opt.upstream,
-			 strerror(err));
+		         strerror(err));
 		conn_abort(c, SEG_CLOSE, why);
 		return;
 	}
@@ -702,8 +709,8 @@ static void conn_step_handshakes(struct conn *c)
 			snprintf(why, sizeof(why), "TLS with the %s failed: %s", e->name, err);
 			conn_abort(c, SEG_CLOSE, why);
 		} else if (r > 0) {
-			px_log(&px, "conn %ld: TLS with the %s established (%s, %s)", c->id, e->name,
-			       SSL_get_version(e->ssl), SSL_get_cipher(e->ssl));
+			px_log(&px, "conn %ld: TLS with the %s established (%s, %s)", c->id,
+			       e->name, SSL_get_version(e->ssl), SSL_get_cipher(e->ssl));
 		}
 	}
 }
@@ -734,13 +741,14 @@ static void conn_step_read(struct conn *c, struct dir *d)
 			char why[300];
 
 			snprintf(why, sizeof(why), "reading from the %s failed: %s", d->src->name,
-				 err);
+			         err);
 			conn_abort(c, SEG_RESET, why);
 			return;
 		}
 		if (n == 0) {
 			d->src->eof = 1;
-			px_log(&px, "conn %ld: the %s closed its side (EOF) after %" PRIu64 " bytes",
+			px_log(&px,
+			       "conn %ld: the %s closed its side (EOF) after %" PRIu64 " bytes",
 			       c->id, d->src->name, d->in_bytes);
 			if (dir_flush_partial(c, d) < 0)
 				conn_abort(c, SEG_RESET, "out of memory");
@@ -870,7 +878,7 @@ static void conn_accept(int fd, const struct sockaddr_storage *peer)
 		char why[200];
 
 		snprintf(why, sizeof(why), "cannot connect to the upstream %s: %s", opt.upstream,
-			 strerror(errno));
+		         strerror(errno));
 		conn_abort(c, SEG_CLOSE, why);
 		return;
 	}
@@ -893,7 +901,7 @@ static void accept_all(void)
 		struct sockaddr_storage peer;
 		socklen_t pl = sizeof(peer);
 		int fd = accept4(listen_fd, (struct sockaddr *)&peer, &pl,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return;
@@ -1079,8 +1087,9 @@ static int run(void)
 			}
 		}
 		timeout = deadline == INT64_MAX ? -1
-			  : deadline <= now     ? 0
-						: (int)(deadline - now > 60000 ? 60000 : deadline - now);
+		          : deadline <= now
+		                  ? 0
+		                  : (int)(deadline - now > 60000 ? 60000 : deadline - now);
 		if (poll(pfds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			px_log(&px, "poll: %s", strerror(errno));
 			free(pfds);

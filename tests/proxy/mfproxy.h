@@ -27,8 +27,8 @@
 
 #include "util/buf.h"
 
-#define PX_C2S 0
-#define PX_S2C 1
+#define PX_C2S     0
+#define PX_S2C     1
 #define PX_DIR_C2S (1u << PX_C2S)
 #define PX_DIR_S2C (1u << PX_S2C)
 
@@ -49,23 +49,23 @@ enum rule_kind {
 struct rule {
 	int id; /* 1-based, in command-line order (logs name rules by it) */
 	enum rule_kind kind;
-	unsigned dirs;  /* PX_DIR_* mask */
-	long conn;      /* 0: every connection, else only the conn-th */
-	int64_t after;  /* bytes after the trigger point; 0 by default */
-	long ms;        /* delay */
-	long gap;       /* slice: ms between writes */
-	long size;      /* slice: bytes per write */
-	int64_t bps;    /* rate */
-	long count;     /* line rules: how many times per connection, 0 = unlimited */
+	unsigned dirs; /* PX_DIR_* mask */
+	long conn;     /* 0: every connection, else only the conn-th */
+	int64_t after; /* bytes after the trigger point; 0 by default */
+	long ms;       /* delay */
+	long gap;      /* slice: ms between writes */
+	long size;     /* slice: bytes per write */
+	int64_t bps;   /* rate */
+	long count;    /* line rules: how many times per connection, 0 = unlimited */
 	int has_match;
-	regex_t match;  /* owned when has_match */
+	regex_t match; /* owned when has_match */
 	int has_when;
-	regex_t when;   /* owned when has_when: arms the rule (opposite direction) */
-	char *data;     /* owned: inject bytes */
+	regex_t when; /* owned when has_when: arms the rule (opposite direction) */
+	char *data;   /* owned: inject bytes */
 	size_t data_len;
-	char *replace;  /* owned: rewrite replacement (\0..\9 back-references) */
+	char *replace; /* owned: rewrite replacement (\0..\9 back-references) */
 	size_t replace_len;
-	char *spec;     /* owned: the rule as given, for logs */
+	char *spec; /* owned: the rule as given, for logs */
 };
 
 /* Parses one rule ("close dir=c2s after=100").  0, or -1 with a message in
@@ -108,14 +108,14 @@ enum ep_state {
 
 struct ep {
 	int fd;
-	SSL *ssl; /* owned; NULL for plain */
+	SSL *ssl;        /* owned; NULL for plain */
 	int server_role; /* TLS: we accept (client side of the proxy) */
 	enum ep_state state;
-	int tls;         /* TLS established: bytes are decrypted */
-	int need_in;     /* the last TLS call wants the socket readable */
-	int need_out;    /* ... writable */
-	int eof;         /* the peer has finished sending */
-	int wr_shut;     /* we have sent our FIN */
+	int tls;          /* TLS established: bytes are decrypted */
+	int need_in;      /* the last TLS call wants the socket readable */
+	int need_out;     /* ... writable */
+	int eof;          /* the peer has finished sending */
+	int wr_shut;      /* we have sent our FIN */
 	size_t tls_retry; /* a TLS write to repeat with exactly this length */
 	int64_t deadline; /* EP_CLOSING: give up draining at this time */
 	int pfd;          /* index in the poll array, -1 if not polled */
@@ -124,7 +124,7 @@ struct ep {
 };
 
 #define EP_AGAIN (-1)
-#define EP_ERR (-2)
+#define EP_ERR   (-2)
 
 void ep_init(struct ep *e, int fd, const char *name);
 /* Reads plaintext: >0 bytes, 0 at EOF, EP_AGAIN or EP_ERR (why: errbuf). */
@@ -133,7 +133,7 @@ long ep_read(struct ep *e, char *buf, size_t n, char *errbuf, size_t errlen);
 long ep_write(struct ep *e, const char *buf, size_t n, char *errbuf, size_t errlen);
 /* Starts TLS on the endpoint.  0 or -1. */
 int ep_start_tls(struct ep *e, SSL_CTX *ctx, int server_role, const char *verify_name,
-		 const char *sni, char *errbuf, size_t errlen);
+                 const char *sni, char *errbuf, size_t errlen);
 /* Drives a handshake: 1 done, 0 in progress, -1 failed (errbuf). */
 int ep_handshake(struct ep *e, char *errbuf, size_t errlen);
 /* Whether decrypted bytes wait inside the TLS layer (poll will not tell). */
@@ -155,7 +155,7 @@ struct seg {
 	struct seg *next;
 	int64_t release; /* not written before this time (delay rule) */
 	enum seg_ctrl ctrl;
-	int rule_id;     /* SEG_CLOSE/SEG_RESET: the rule that asked for it */
+	int rule_id; /* SEG_CLOSE/SEG_RESET: the rule that asked for it */
 	size_t len, off, cap;
 	char data[];
 };
@@ -170,16 +170,16 @@ struct queue {
 #define SCAN_TAG_MAX 64
 
 struct scanner {
-	int opaque;          /* TLS passing through: no parsing at all */
-	uint64_t lit_left;   /* > 0: inside a literal */
-	int lit_sync;        /* c2s: synchronizing literal not yet confirmed by "+" */
+	int opaque;        /* TLS passing through: no parsing at all */
+	uint64_t lit_left; /* > 0: inside a literal */
+	int lit_sync;      /* c2s: synchronizing literal not yet confirmed by "+" */
 	char lit_tag[SCAN_TAG_MAX];
 	struct mf_buf line;  /* current line (capped) */
 	size_t line_emitted; /* bytes of line already forwarded */
 	int overlong;        /* the line grew past the cap: streamed, not matched */
 	char tail[48];       /* last bytes of the line, for the literal marker */
 	size_t tail_len;
-	int continuation;    /* c2s: the next line continues a command after a literal */
+	int continuation;            /* c2s: the next line continues a command after a literal */
 	char sasl_tag[SCAN_TAG_MAX]; /* c2s: AUTHENTICATE exchange in progress */
 	int idle;                    /* c2s: IDLE in progress (DONE is not a command) */
 	char starttls_tag[SCAN_TAG_MAX]; /* c2s: STARTTLS sent, answer pending */
@@ -195,21 +195,21 @@ struct rstate {
 };
 
 struct dir {
-	int which;               /* PX_C2S or PX_S2C */
-	struct ep *src, *dst;    /* borrowed from the connection */
-	struct mf_buf in;        /* read, not yet scanned */
+	int which;            /* PX_C2S or PX_S2C */
+	struct ep *src, *dst; /* borrowed from the connection */
+	struct mf_buf in;     /* read, not yet scanned */
 	struct queue out;
-	uint64_t in_bytes;       /* plaintext bytes read from src */
-	uint64_t out_bytes;      /* bytes handed to the queue (rule offsets) */
-	uint64_t wrote_bytes;    /* bytes written to dst */
-	uint64_t writes;         /* write calls that carried them (slicing shows here) */
-	uint64_t dropped_bytes;  /* discarded (blackhole, cut) */
-	int hold;                /* line rules active: buffer whole lines */
-	int cut;                 /* close/reset pending: discard input */
+	uint64_t in_bytes;      /* plaintext bytes read from src */
+	uint64_t out_bytes;     /* bytes handed to the queue (rule offsets) */
+	uint64_t wrote_bytes;   /* bytes written to dst */
+	uint64_t writes;        /* write calls that carried them (slicing shows here) */
+	uint64_t dropped_bytes; /* discarded (blackhole, cut) */
+	int hold;               /* line rules active: buffer whole lines */
+	int cut;                /* close/reset pending: discard input */
 	int blackholed;
-	int paused;              /* STARTTLS switch in progress */
-	int finished;            /* EOF forwarded (or direction dead) */
-	int64_t next_write;      /* slice gap / rate: no write before this */
+	int paused;         /* STARTTLS switch in progress */
+	int finished;       /* EOF forwarded (or direction dead) */
+	int64_t next_write; /* slice gap / rate: no write before this */
 	long delay_ms, slice, gap;
 	int64_t bps;
 	struct scanner sc;
@@ -273,8 +273,7 @@ long scan_step(struct conn *c, struct dir *d, const char *p, size_t n);
 int scan_literal_marker(const char *tail, size_t len, uint64_t *n, int *sync);
 /* First word (tag) and verb of a client command line; verb uppercased,
  * "UID FETCH" for UID commands.  0, or -1 when the line is not a command. */
-int scan_command(const char *line, size_t len, char *tag, size_t tagsz, char *verb,
-		 size_t verbsz);
+int scan_command(const char *line, size_t len, char *tag, size_t tagsz, char *verb, size_t verbsz);
 /* Whether line is a tagged response for tag; its status word ("OK", "NO",
  * "BAD", uppercased) goes to status. */
 int scan_tagged(const char *line, size_t len, const char *tag, char *status, size_t statsz);

@@ -19,8 +19,8 @@
 #include "util/timeutil.h"
 #include "mfproxy.h"
 
-#define SEG_MIN_CAP 16384
-#define WRITE_MAX 65536
+#define SEG_MIN_CAP   16384
+#define WRITE_MAX     65536
 #define TLS_WRITE_MAX 16384
 
 static const char *dir_name(const struct dir *d)
@@ -249,7 +249,7 @@ static int count_left(const struct conn *c, int i)
 
 /* Line rules on a whole line: builds what is forwarded into out. */
 static int pipe_apply_rules(struct conn *c, struct dir *d, const char *text, size_t tlen,
-			    const char *ending, size_t elen, struct mf_buf *out, int *dropped)
+                            const char *ending, size_t elen, struct mf_buf *out, int *dropped)
 {
 	struct mf_buf cur, inj;
 	int rc = -1;
@@ -319,7 +319,7 @@ out:
 
 /* The server answered the client's STARTTLS. */
 static void pipe_starttls_answer(struct conn *c, const char *text, size_t tlen,
-				 const struct mf_buf *sent, int whole)
+                                 const struct mf_buf *sent, int whole)
 {
 	struct scanner *cs = &c->d[PX_C2S].sc;
 	char st[8], st2[8];
@@ -330,9 +330,10 @@ static void pipe_starttls_answer(struct conn *c, const char *text, size_t tlen,
 	server_ok = !strcmp(st, "OK");
 	client_ok = server_ok;
 	if (whole)
-		client_ok = sent->len && scan_tagged(sent->data, sent->len, cs->starttls_tag, st2,
-						     sizeof(st2)) &&
-			    !strcmp(st2, "OK");
+		client_ok =
+		        sent->len &&
+		        scan_tagged(sent->data, sent->len, cs->starttls_tag, st2, sizeof(st2)) &&
+		        !strcmp(st2, "OK");
 	cs->starttls_tag[0] = '\0';
 	conn_starttls_answer(c, server_ok, client_ok);
 }
@@ -353,7 +354,8 @@ int pipe_line(struct conn *c, struct dir *d, const char *line, size_t len, int w
 	if (pipe_arm(c, d, text) < 0)
 		goto out;
 	if (whole) {
-		if (pipe_apply_rules(c, d, text, tlen, line + tlen, len - tlen, &out, &dropped) < 0 ||
+		if (pipe_apply_rules(c, d, text, tlen, line + tlen, len - tlen, &out, &dropped) <
+		            0 ||
 		    pipe_emit(c, d, out.data, out.len) < 0)
 			goto out;
 	}
@@ -388,7 +390,7 @@ int dir_flush_partial(struct conn *c, struct dir *d)
 
 	if (sc->line_emitted < sc->line.len)
 		rc = pipe_emit(c, d, sc->line.data + sc->line_emitted,
-			       sc->line.len - sc->line_emitted);
+		               sc->line.len - sc->line_emitted);
 	buf_reset(&sc->line);
 	sc->line_emitted = 0;
 	return rc;
@@ -509,7 +511,8 @@ int dir_write(struct conn *c, struct dir *d, int64_t now)
 		if (w < 0) {
 			char why[300];
 
-			snprintf(why, sizeof(why), "writing to the %s failed: %s", d->dst->name, err);
+			snprintf(why, sizeof(why), "writing to the %s failed: %s", d->dst->name,
+			         err);
 			conn_abort(c, SEG_RESET, why);
 			return -1;
 		}
@@ -523,8 +526,9 @@ int dir_write(struct conn *c, struct dir *d, int64_t now)
 			int64_t base = d->next_write > now ? d->next_write : now;
 
 			/* rounded up: never faster than the limit */
-			d->next_write = base + (int64_t)(((uint64_t)w * 1000 + (uint64_t)d->bps - 1) /
-							 (uint64_t)d->bps);
+			d->next_write =
+			        base + (int64_t)(((uint64_t)w * 1000 + (uint64_t)d->bps - 1) /
+			                         (uint64_t)d->bps);
 		}
 	}
 	return 0;

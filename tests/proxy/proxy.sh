@@ -11,6 +11,8 @@
 #   proxy_count NAME VERB          print one count, 0 if never seen:
 #                                  proxy_count p1 "UID FETCH"; proxy_count p1 plain:LOGIN
 #   proxy_stop NAME                SIGTERM, wait; returns mfproxy's exit status
+#   px_all_clean                   TAP: every proxy stopped so far exited 0, no
+#                                  sanitizer report (run it at the end of a test)
 #   fake_start NAME SCRIPT ARG...  start mffake on SCRIPT with ARG... (--lab, --var ...);
 #                                  exports NAME_PORT, NAME_PID, NAME_TRANSCRIPT
 #   fake_wait NAME [SECONDS]       wait for mffake to finish its script (default 30 s;
@@ -122,7 +124,17 @@ proxy_stop() {
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid"
 	rc=$?
+	if [ "$rc" -ne 0 ] || grep -qE 'Sanitizer|runtime error' "$PX_DIR/$1.err" 2>/dev/null; then
+		_px_bad="$_px_bad $1:$rc"
+		diag "mfproxy $1 exited $rc: $(head -c 2000 "$PX_DIR/$1.err")"
+	fi
 	return $rc
+}
+
+# px_all_clean: one TAP line saying every proxy stopped so far exited 0 with
+# nothing from the sanitizers (leaks included) on stderr.
+px_all_clean() {
+	is "${_px_bad:-none}" none "every mfproxy exited 0, sanitizers silent"
 }
 
 fake_start() {

@@ -29,15 +29,15 @@ struct kind_info {
 };
 
 static const struct kind_info kinds[] = {
-	{"close", RULE_CLOSE, "dir conn after match when"},
-	{"reset", RULE_RESET, "dir conn after match when"},
-	{"blackhole", RULE_BLACKHOLE, "dir conn after match when"},
-	{"delay", RULE_DELAY, "dir conn ms"},
-	{"rate", RULE_RATE, "dir conn bps"},
-	{"slice", RULE_SLICE, "dir conn size gap"},
-	{"inject", RULE_INJECT, "dir conn match when data count"},
-	{"rewrite", RULE_REWRITE, "dir conn match when replace count"},
-	{"drop", RULE_DROP, "dir conn match when count"},
+        {"close", RULE_CLOSE, "dir conn after match when"},
+        {"reset", RULE_RESET, "dir conn after match when"},
+        {"blackhole", RULE_BLACKHOLE, "dir conn after match when"},
+        {"delay", RULE_DELAY, "dir conn ms"},
+        {"rate", RULE_RATE, "dir conn bps"},
+        {"slice", RULE_SLICE, "dir conn size gap"},
+        {"inject", RULE_INJECT, "dir conn match when data count"},
+        {"rewrite", RULE_REWRITE, "dir conn match when replace count"},
+        {"drop", RULE_DROP, "dir conn match when count"},
 };
 
 /* The raw words of a rule before validation. */
@@ -78,7 +78,7 @@ int rule_is_positional(const struct rule *r)
 }
 
 static int rule_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 static int rule_fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -123,7 +123,8 @@ static size_t rule_unescape_one(const char *s, char *out)
 		return 1;
 	case 'x':
 		if (hexval((unsigned char)s[1]) >= 0 && hexval((unsigned char)s[2]) >= 0) {
-			*out = (char)(hexval((unsigned char)s[1]) * 16 + hexval((unsigned char)s[2]));
+			*out = (char)(hexval((unsigned char)s[1]) * 16 +
+			              hexval((unsigned char)s[2]));
 			return 3;
 		}
 		return 0;
@@ -223,7 +224,8 @@ static int rule_split(const char *spec, struct rule_words *w, char *err, size_t 
 			if (!w->val[w->n - 1])
 				return -1;
 			if (*s && *s != ' ' && *s != '\t')
-				return rule_fail(err, errlen, "junk after the value of %s", w->key[w->n - 1]);
+				return rule_fail(err, errlen, "junk after the value of %s",
+				                 w->key[w->n - 1]);
 		}
 	}
 }
@@ -268,7 +270,7 @@ static int key_allowed(const struct kind_info *ki, const char *key)
 }
 
 static int rule_compile(regex_t *re, const char *src, int icase, const char *what, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	int rc = regcomp(re, src, REG_EXTENDED | (icase ? REG_ICASE : 0));
 
@@ -278,7 +280,7 @@ static int rule_compile(regex_t *re, const char *src, int icase, const char *wha
 		regerror(rc, re, msg, sizeof(msg));
 		regfree(re);
 		return rule_fail(err, errlen, "bad regular expression in %s=\"%s\": %s", what, src,
-				 msg);
+		                 msg);
 	}
 	return 0;
 }
@@ -298,7 +300,7 @@ static int rule_set_dir(struct rule *r, const char *v, char *err, size_t errlen)
 
 /* Applies one key=value word to the rule (regexes are compiled later). */
 static int rule_apply_word(struct rule *r, const char *key, char *val, size_t vlen,
-			   const char **match_src, const char **when_src, char *err, size_t errlen)
+                           const char **match_src, const char **when_src, char *err, size_t errlen)
 {
 	int64_t n = rule_number(val);
 
@@ -364,8 +366,8 @@ static int rule_apply_word(struct rule *r, const char *key, char *val, size_t vl
 }
 
 /* Checks what each kind needs and fills in defaults. */
-static int rule_validate(struct rule *r, const char *match_src, const char *seen_dir,
-			 char *err, size_t errlen)
+static int rule_validate(struct rule *r, const char *match_src, const char *seen_dir, char *err,
+                         size_t errlen)
 {
 	const char *kn = rule_kind_name(r->kind);
 
@@ -380,8 +382,8 @@ static int rule_validate(struct rule *r, const char *match_src, const char *seen
 		if (!seen_dir)
 			return rule_fail(err, errlen, "%s needs dir=c2s or dir=s2c", kn);
 		if (r->dirs == (PX_DIR_C2S | PX_DIR_S2C))
-			return rule_fail(err, errlen, "%s works on one direction: dir=c2s or dir=s2c",
-					 kn);
+			return rule_fail(err, errlen,
+			                 "%s works on one direction: dir=c2s or dir=s2c", kn);
 	}
 	if (r->kind == RULE_DELAY && r->ms < 0)
 		return rule_fail(err, errlen, "delay needs ms=N");
@@ -428,8 +430,9 @@ int rule_parse(const char *spec, int id, struct rule *r, char *err, size_t errle
 	for (int i = 1; i < w.n; i++) {
 		if (!w.val[i]) {
 			if (strcmp(w.key[i], "icase")) {
-				rule_fail(err, errlen, "unknown flag \"%s\" (did you mean key=value?)",
-					  w.key[i]);
+				rule_fail(err, errlen,
+				          "unknown flag \"%s\" (did you mean key=value?)",
+				          w.key[i]);
 				goto out;
 			}
 			icase = 1;
@@ -437,13 +440,13 @@ int rule_parse(const char *spec, int id, struct rule *r, char *err, size_t errle
 		}
 		if (!key_allowed(ki, w.key[i])) {
 			rule_fail(err, errlen, "%s does not take %s= (it takes: %s)", ki->name,
-				  w.key[i], ki->keys);
+			          w.key[i], ki->keys);
 			goto out;
 		}
 		if (!strcmp(w.key[i], "dir"))
 			seen_dir = w.val[i];
 		if (rule_apply_word(r, w.key[i], w.val[i], w.vlen[i], &match_src, &when_src, err,
-				    errlen) < 0)
+		                    errlen) < 0)
 			goto out;
 	}
 	if (rule_validate(r, match_src, seen_dir, err, errlen) < 0)
@@ -507,7 +510,8 @@ void rule_print(FILE *f, const struct rule *r)
 {
 	static const char *const dirnames[] = {"none", "c2s", "s2c", "both"};
 
-	fprintf(f, "rule %d: %s dir=%s conn=", r->id, rule_kind_name(r->kind), dirnames[r->dirs & 3]);
+	fprintf(f, "rule %d: %s dir=%s conn=", r->id, rule_kind_name(r->kind),
+	        dirnames[r->dirs & 3]);
 	if (r->conn)
 		fprintf(f, "%ld", r->conn);
 	else
@@ -552,7 +556,7 @@ int rule_regex_hit(const regex_t *re, const char *text)
 
 /* Appends the replacement for one match, expanding \0..\9. */
 static int rule_expand(const struct rule *r, const char *text, const regmatch_t *m,
-		       struct mf_buf *out)
+                       struct mf_buf *out)
 {
 	for (size_t i = 0; i < r->replace_len; i++) {
 		char ch = r->replace[i];
@@ -561,8 +565,8 @@ static int rule_expand(const struct rule *r, const char *text, const regmatch_t 
 		    r->replace[i + 1] <= '9') {
 			int g = r->replace[++i] - '0';
 
-			if (m[g].rm_so >= 0 &&
-			    buf_append(out, text + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so)) < 0)
+			if (m[g].rm_so >= 0 && buf_append(out, text + m[g].rm_so,
+			                                  (size_t)(m[g].rm_eo - m[g].rm_so)) < 0)
 				return -1;
 			continue;
 		}
