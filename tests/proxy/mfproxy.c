@@ -102,6 +102,10 @@ static const char usage_text[] =
         "                          host when it is a name)\n"
         "  With termination, the rules and the counts see the plaintext IMAP, and byte\n"
         "  offsets count plaintext bytes (before and after STARTTLS together).\n"
+        "  Without termination, once the server answered STARTTLS with OK (or the\n"
+        "  client opened with a TLS ClientHello) the rest of the connection is opaque:\n"
+        "  line rules and counts stop there; byte positions and shaping go on, counting\n"
+        "  raw TLS bytes.\n"
         "\n"
         "Life:\n"
         "  --watch-pid PID         exit when process PID is gone (pass the test's $$)\n"
@@ -150,6 +154,8 @@ static const char usage_text[] =
         "    drop      dir= match=REGEX [count=all]            remove the whole line\n"
         "    count=N   fire on at most N lines per connection.  drop, inject and match=\n"
         "              look at the line as received; rewrites see each other's results.\n"
+        "    A direction with line rules (or match=) forwards each line only once its\n"
+        "    LF has arrived; literal bytes always flow through unmatched.\n"
         "\n"
         "  Values are bare words or \"double-quoted\"; in both, \\r \\n \\t \\\" \\\\ and \\xHH\n"
         "  are decoded and every other backslash sequence is kept (regex \\. \\[ \\( work).\n"
@@ -169,7 +175,8 @@ static const char usage_text[] =
         "  drop dir=s2c match=\"^\\* [0-9]+ EXISTS\"       lose EXISTS updates\n"
         "\n"
         "Signals: SIGTERM/SIGINT exit cleanly, SIGUSR1 writes the counts file.\n"
-        "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage.\n";
+        "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage.\n"
+        "From a shell test: tests/proxy/proxy.sh (proxy_start, proxy_count, proxy_stop).\n";
 
 static struct px px;
 static struct conn *conns;
@@ -380,6 +387,8 @@ static void tls_fail(const char *what)
 static void tls_setup(void)
 {
 	if (!opt.tls || !strcmp(opt.tls, "none")) {
+		if (opt.cert || opt.key || opt.ca || opt.verify_name || opt.sni)
+			die_usage("--tls-* options need --tls implicit or --tls starttls");
 		px.tls = TLS_NONE;
 		return;
 	}
