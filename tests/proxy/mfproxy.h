@@ -53,6 +53,7 @@ struct rule {
 	long conn;     /* 0: every connection, else only the conn-th */
 	int64_t after; /* bytes after the trigger point; 0 by default */
 	long ms;       /* delay */
+	long jitter;   /* delay: +- this many ms, order kept */
 	long gap;      /* slice: ms between writes */
 	long size;     /* slice: bytes per write */
 	int64_t bps;   /* rate */
@@ -210,7 +211,9 @@ struct dir {
 	int paused;         /* STARTTLS switch in progress */
 	int finished;       /* EOF forwarded (or direction dead) */
 	int64_t next_write; /* slice gap / rate: no write before this */
-	long delay_ms, slice, gap;
+	long delay_ms, jitter_ms, slice, gap;
+	uint64_t rng;         /* jitter: reproducible per connection and direction */
+	int64_t last_release; /* jitter never reorders chunks */
 	int64_t bps;
 	struct scanner sc;
 };

@@ -56,11 +56,13 @@ int dir_init(struct conn *c, int which)
 			continue;
 		if (rule_is_line_rule(r))
 			d->hold = 1;
-		if (r->kind == RULE_DELAY)
+		if (r->kind == RULE_DELAY) {
 			d->delay_ms = r->ms;
-		else if (r->kind == RULE_RATE)
+			d->jitter_ms = r->jitter;
+			d->rng = 0x9e3779b97f4a7c15ull * (uint64_t)(c->id * 2 + which + 1);
+		} else if (r->kind == RULE_RATE) {
 			d->bps = r->bps;
-		else if (r->kind == RULE_SLICE) {
+		} else if (r->kind == RULE_SLICE) {
 			d->slice = r->size;
 			d->gap = r->gap;
 		}
@@ -105,10 +107,35 @@ static void queue_link(struct queue *q, struct seg *s)
 	q->tail = s;
 }
 
+/* When a chunk read now may be written: now + delay +- jitter, never
+ * before an earlier chunk (0: at once). */
+static int64_t dir_release_time(struct dir *d)
+{
+	int64_t now, t;
+
+	if (!d->delay_ms && !d->jitter_ms)
+		return 0;
+	now = mono_ms();
+	t = now + d->delay_ms;
+	if (d->jitter_ms) {
+		/* xorshift64: the same run gives the same delays */
+		d->rng ^= d->rng << 13;
+		d->rng ^= d->rng >> 7;
+		d->rng ^= d->rng << 17;
+		t += (int64_t)(d->rng % (uint64_t)(2 * d->jitter_ms + 1)) - d->jitter_ms;
+	}
+	if (t < now)
+		t = now;
+	if (t < d->last_release)
+		t = d->last_release;
+	d->last_release = t;
+	return t;
+}
+
 static int queue_push(struct dir *d, const char *p, size_t n)
 {
 	struct queue *q = &d->out;
-	int64_t release = d->delay_ms ? mono_ms() + d->delay_ms : 0;
+	int64_t release = dir_release_time(d);
 	struct seg *t = q->tail;
 
 	if (!n)

@@ -32,7 +32,7 @@ static const struct kind_info kinds[] = {
         {"close", RULE_CLOSE, "dir conn after match when"},
         {"reset", RULE_RESET, "dir conn after match when"},
         {"blackhole", RULE_BLACKHOLE, "dir conn after match when"},
-        {"delay", RULE_DELAY, "dir conn ms"},
+        {"delay", RULE_DELAY, "dir conn ms jitter"},
         {"rate", RULE_RATE, "dir conn bps"},
         {"slice", RULE_SLICE, "dir conn size gap"},
         {"inject", RULE_INJECT, "dir conn match when data count"},
@@ -356,6 +356,8 @@ static int rule_apply_word(struct rule *r, const char *key, char *val, size_t vl
 		r->after = n;
 	else if (!strcmp(key, "ms"))
 		r->ms = (long)n;
+	else if (!strcmp(key, "jitter"))
+		r->jitter = (long)n;
 	else if (!strcmp(key, "gap"))
 		r->gap = (long)n;
 	else if (!strcmp(key, "size"))
@@ -523,7 +525,7 @@ void rule_print(FILE *f, const struct rule *r)
 		fprintf(f, " after=%" PRId64, r->after);
 		break;
 	case RULE_DELAY:
-		fprintf(f, " ms=%ld", r->ms);
+		fprintf(f, " ms=%ld jitter=%ld", r->ms, r->jitter);
 		break;
 	case RULE_RATE:
 		fprintf(f, " bps=%" PRId64, r->bps);
