@@ -125,7 +125,7 @@ eng_count_tgt_files() {
 }
 
 eng_wait_exit() {
-	wait "$1"
+	wait "$1" 2>/dev/null
 	rc=$?
 }
 
