@@ -22,6 +22,9 @@
 #   eng_wait_exit PID       waits for a background mailferry; its status in $rc
 #
 # Every helper uses $LAB, so nothing outside the lab directory is touched.
+# shellcheck shell=bash disable=SC2034,SC2154
+# (out, err_out and rc are results the tests read; LAB, MAILFERRY and the
+# lab's variables come from the harness and lab.sh)
 
 # The target's names for the source's special folders (the lab's target is
 # laid out like Exchange Online).
