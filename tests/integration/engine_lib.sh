@@ -1,9 +1,12 @@
 # mailferry tests - shared helpers of the transfer engine tests (sourced after
 # tests/lib/tap.sh and tests/lab/lab.sh).
 #
-#   eng_lab                 a lab with a source (separator .) and an Exchange-like
-#                           target (separator /, Sent Items, Deleted Items...),
-#                           XDG_STATE_HOME inside it, the target admin password file
+#   eng_lab [OPTION...]     a lab with a source (separator .) and an Exchange-like
+#                           target (separator /, Sent Items, Deleted Items...; the
+#                           options go to its `mflab start`), XDG_STATE_HOME inside
+#                           it, the admin password files; on exit the background
+#                           processes listed in ENG_BG are killed, then the lab
+#                           is torn down
 #   eng_csv FILE ROW...     a private CSV with Microsoft's header and the rows
 #   eng_batch NAME CSV [OPTION...]   `mailferry batch create` with the lab's
 #                           endpoints (source implicit TLS), the lab CA and the
@@ -19,7 +22,8 @@
 #   eng_same_mail SRC_USER TGT_USER DESC   target == source, message for message
 #   eng_count_tgt_files USER FOLDER        messages stored in a target maildir folder
 #   has_line TEXT LINE DESC  passes when TEXT has exactly that line
-#   eng_wait_exit PID       waits for a background mailferry; its status in $rc
+#   eng_wait_exit PID       waits for a background process (and forgets it in
+#                           ENG_BG); its exit status in $rc
 #
 # Every helper uses $LAB, so nothing outside the lab directory is touched.
 # shellcheck shell=bash disable=SC2034,SC2154
@@ -34,12 +38,22 @@ Junk=Junk Email'
 
 eng_lab() {
 	lab_setup
+	trap eng_cleanup EXIT
 	lab_start src --sep .
-	lab_start tgt --sep / --layout exchange --autocreate
+	lab_start tgt --sep / --layout exchange --autocreate "$@"
 	export XDG_STATE_HOME="$LAB/state"
 	printf %s "$TGT_MASTER_PASS" >"$LAB/tgt.pw"
 	printf %s "$SRC_MASTER_PASS" >"$LAB/src.pw"
 	chmod 600 "$LAB/tgt.pw" "$LAB/src.pw"
+}
+
+ENG_BG=()
+eng_cleanup() {
+	local p
+	for p in "${ENG_BG[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	lab_teardown
 }
 
 eng_csv() {
@@ -128,8 +142,13 @@ eng_count_tgt_files() {
 }
 
 eng_wait_exit() {
+	local p keep=()
 	wait "$1" 2>/dev/null
 	rc=$?
+	for p in "${ENG_BG[@]}"; do # reaped: its pid may belong to someone else soon
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	ENG_BG=("${keep[@]}")
 }
 
 # Commands of one verb a user sent to an instance, from the rawlog.
