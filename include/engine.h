@@ -111,6 +111,7 @@ struct mf_run_summary {
 	int batch_error;                      /* a batch-wide failure (e.g. disk full) */
 	char error[512];                      /* the batch-wide failure in words */
 	uint64_t verify_missing, verify_extra, verify_duplicates; /* MF_RUN_VERIFY */
+	uint64_t msgs_checked;                /* MF_RUN_VERIFY: source messages compared */
 };
 
 struct mf_run;

@@ -100,16 +100,17 @@ static int db_fail(struct ledger *l, int rc, const char *what, struct mf_err *er
 					  : (l && l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc)));
 }
 
+/* The mutex is recursive: a transaction holds it from ledger_begin() to
+ * ledger_commit(), statements of the same thread inside it take it again, and
+ * other threads wait.  in_txn is only read or written with the mutex held. */
 static void lock(struct ledger *l)
 {
-	if (!l->in_txn)
-		pthread_mutex_lock(&l->lock);
+	pthread_mutex_lock(&l->lock);
 }
 
 static void unlock(struct ledger *l)
 {
-	if (!l->in_txn)
-		pthread_mutex_unlock(&l->lock);
+	pthread_mutex_unlock(&l->lock);
 }
 
 static int prepare(struct ledger *l, const char *sql, sqlite3_stmt **st, struct mf_err *err)
@@ -173,7 +174,14 @@ int ledger_open(const char *path, struct ledger **out, struct mf_err *err)
 		return mf_fail_nomem(err, MF_SCOPE_BATCH);
 	if (hook && *hook)
 		abort_after_writes = strtoul(hook, NULL, 10);
-	pthread_mutex_init(&l->lock, NULL);
+	{
+		pthread_mutexattr_t a;
+
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&l->lock, &a);
+		pthread_mutexattr_destroy(&a);
+	}
 	rc = sqlite3_open_v2(path, &l->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
 				     SQLITE_OPEN_FULLMUTEX,
@@ -707,15 +715,21 @@ static int insert_msgs(struct ledger *l, int64_t folder_id, const struct ledger_
 int ledger_msgs_add(struct ledger *l, int64_t folder_id, const struct ledger_msg *m, size_t n,
 		    struct mf_err *err)
 {
-	if (l->in_txn)
-		return insert_msgs(l, folder_id, m, n, err);
-	if (ledger_begin(l, err))
-		return -1;
-	if (insert_msgs(l, folder_id, m, n, err)) {
+	int rc;
+
+	lock(l);
+	if (l->in_txn) { /* ours: we hold the mutex */
+		rc = insert_msgs(l, folder_id, m, n, err);
+	} else if (ledger_begin(l, err)) {
+		rc = -1;
+	} else if (insert_msgs(l, folder_id, m, n, err)) {
 		ledger_rollback(l);
-		return -1;
+		rc = -1;
+	} else {
+		rc = ledger_commit(l, err);
 	}
-	return ledger_commit(l, err);
+	unlock(l);
+	return rc;
 }
 
 int ledger_msgs(struct ledger *l, int64_t folder_id, struct ledger_msg **out, size_t *n,
@@ -781,10 +795,14 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 	struct ledger_msg *rows;
 	size_t cnt, kept = 0;
 	sqlite3_stmt *st;
-	int own_txn = !l->in_txn, ret = 0;
+	int own_txn, ret = 0;
 
-	if (ledger_msgs(l, folder_id, &rows, &cnt, err))
+	lock(l);
+	own_txn = !l->in_txn;
+	if (ledger_msgs(l, folder_id, &rows, &cnt, err)) {
+		unlock(l);
 		return -1;
+	}
 	for (size_t i = 0; i < cnt; i++) {
 		uint32_t *uid = target_side ? &rows[i].tgt_uid : &rows[i].src_uid, nu;
 
@@ -798,6 +816,7 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 	}
 	if (own_txn && ledger_begin(l, err)) {
 		free(rows);
+		unlock(l);
 		return -1;
 	}
 	ret = prepare(l, "DELETE FROM messages WHERE folder_id=?", &st, err);
@@ -810,13 +829,13 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 		ret = insert_msgs(l, folder_id, rows, kept, err);
 	free(rows);
 	if (own_txn) {
-		if (ret) {
+		if (ret)
 			ledger_rollback(l);
-			return -1;
-		}
-		return ledger_commit(l, err);
+		else
+			ret = ledger_commit(l, err);
 	}
-	return ret;
+	unlock(l);
+	return ret ? -1 : 0;
 }
 
 int ledger_msgs_count(struct ledger *l, int64_t folder_id, uint64_t *count, uint64_t *bytes,
@@ -864,6 +883,46 @@ int ledger_skip_add(struct ledger *l, int64_t folder_id, uint32_t src_uid, uint6
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
 		ret = step_done(l, st, "record skipped message", err);
 	}
+	unlock(l);
+	return ret;
+}
+
+int ledger_skips_clear(struct ledger *l, int64_t folder_id, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int ret;
+
+	lock(l);
+	ret = prepare(l, "DELETE FROM skipped WHERE folder_id=?", &st, err);
+	if (!ret) {
+		sqlite3_bind_int64(st, 1, folder_id);
+		ret = step_done(l, st, "forget skipped messages", err);
+	}
+	unlock(l);
+	return ret;
+}
+
+int ledger_skipped_count(struct ledger *l, int64_t mailbox_id, uint64_t *count,
+			 struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	*count = 0;
+	lock(l);
+	if (prepare(l, "SELECT count(*) FROM skipped s JOIN folders f ON f.id=s.folder_id"
+		       " WHERE f.mailbox_id=?",
+		    &st, err)) {
+		unlock(l);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		ret = db_fail(l, rc, "count skipped", err);
+	sqlite3_finalize(st);
 	unlock(l);
 	return ret;
 }

@@ -149,6 +149,13 @@ struct ledger_skip {
 };
 int ledger_skip_add(struct ledger *l, int64_t folder_id, uint32_t src_uid, uint64_t size,
 		    const char *reason, struct mf_err *err);
+/* Forgets the skipped messages of a folder: after its source UIDVALIDITY
+ * changed their UIDs mean other messages; they are tried (and, if still
+ * refused, recorded) again. */
+int ledger_skips_clear(struct ledger *l, int64_t folder_id, struct mf_err *err);
+/* How many messages of a mailbox are recorded as skipped. */
+int ledger_skipped_count(struct ledger *l, int64_t mailbox_id, uint64_t *count,
+			 struct mf_err *err);
 /* Source UIDs skipped in a folder (owned array). */
 int ledger_skipped_uids(struct ledger *l, int64_t folder_id, uint32_t **out, size_t *n,
 			struct mf_err *err);

@@ -532,6 +532,14 @@ out:
 
 /* ---------------------------------------------------------------- set, import */
 
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
 static int cmd_batch_set(int argc, char **argv, struct cli_globals *g)
 {
 	struct mf_batch_settings s;
@@ -541,6 +549,13 @@ static int cmd_batch_set(int argc, char **argv, struct cli_globals *g)
 	const char *name = argc > 1 && argv[1][0] != '-' ? argv[1] : g->batch;
 	int rc;
 
+	if (wants_help(argc, argv)) {
+		printf("Usage: mailferry batch set NAME [OPTION]...\n"
+		       "Changes the settings of batch NAME; the options are those of "
+		       "'mailferry batch create' (see mailferry(1)); --csv FILE replaces the list "
+		       "of mailboxes.\n");
+		return MF_EXIT_OK;
+	}
 	if (argc > 1 && argv[1][0] != '-') {
 		argc--;
 		argv++;
@@ -627,6 +642,11 @@ static int cmd_batch_show(int argc, char **argv, struct cli_globals *g)
 	struct mf_err err;
 	int rc;
 
+	if (wants_help(argc, argv)) {
+		printf("Usage: mailferry batch show NAME\nShows the settings of batch NAME (never a "
+		       "password).\n");
+		return MF_EXIT_OK;
+	}
 	if ((rc = cli_open_batch(name, 0, 0, &b)))
 		return rc;
 	s = batch_settings(b);

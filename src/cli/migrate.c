@@ -150,10 +150,13 @@ static void print_progress(struct mf_run *run, const struct run_args *a)
 
 /* ---------------------------------------------------------------- summary */
 
-static int exit_status(const struct mf_run_summary *s)
+static int exit_status(const struct mf_run_summary *s, enum mf_run_kind kind)
 {
 	if (s->batch_error || s->interrupted)
 		return MF_EXIT_RESUMABLE;
+	/* differences found are a failed check (2), not "every mailbox failed" */
+	if (kind == MF_RUN_VERIFY && (s->verify_missing || s->verify_duplicates))
+		return MF_EXIT_PARTIAL;
 	if (s->failed && !s->synced)
 		return MF_EXIT_ALLFAILED;
 	if (s->failed)
@@ -188,6 +191,7 @@ static void print_summary(const struct mf_run_summary *s, const struct run_args 
 			json_w_kv_int(&w, "read_bytes_per_s", (int64_t)s->read_rate_bytes);
 		}
 		if (a->kind == MF_RUN_VERIFY) {
+			json_w_kv_uint(&w, "checked", s->msgs_checked);
 			json_w_kv_uint(&w, "missing", s->verify_missing);
 			json_w_kv_uint(&w, "duplicates", s->verify_duplicates);
 		}
@@ -196,7 +200,7 @@ static void print_summary(const struct mf_run_summary *s, const struct run_args 
 		if (s->batch_error)
 			json_w_kv_str(&w, "error", s->error);
 		json_w_kv_str(&w, "log", log);
-		json_w_kv_int(&w, "exit", exit_status(s));
+		json_w_kv_int(&w, "exit", exit_status(s, a->kind));
 		jsonl_end(&w, &line);
 		return;
 	}
@@ -207,10 +211,10 @@ static void print_summary(const struct mf_run_summary *s, const struct run_args 
 		       (unsigned long long)s->msgs_planned, cli_bytes(s->bytes_planned, b1, sizeof(b1)),
 		       cli_bytes((uint64_t)s->read_rate_bytes, b2, sizeof(b2)));
 	else if (a->kind == MF_RUN_VERIFY)
-		printf("\nVerified %zu mailbox%s: %llu messages missing on the target, %llu "
-		       "duplicated.\n",
+		printf("\nVerified %zu mailbox%s (%llu source messages): %llu missing on the target, "
+		       "%llu duplicated.\n",
 		       s->mailboxes, s->mailboxes == 1 ? "" : "es",
-		       (unsigned long long)s->verify_missing,
+		       (unsigned long long)s->msgs_checked, (unsigned long long)s->verify_missing,
 		       (unsigned long long)s->verify_duplicates);
 	else
 		printf("\n%zu of %zu mailbox%s synced, %zu failed; %llu messages copied (%s), %llu "
@@ -286,7 +290,7 @@ static int run_once(struct mf_batch *b, struct run_args *a, const sigset_t *sigs
 	engine_wait(run, &sum);
 	engine_free(run);
 	print_summary(&sum, a, batch_log_path(b));
-	return exit_status(&sum);
+	return exit_status(&sum, a->kind);
 }
 
 enum { R_DRY = 256, R_JSON, R_EVERY, R_ONLY, R_TRACE, R_WORKERS, R_KEEP, R_RETRY };

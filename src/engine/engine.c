@@ -175,11 +175,15 @@ void job_add_done(struct mf_run *r, struct mailbox_job *job, uint64_t msgs, uint
 		job->nsamples++;
 	update_rate(job, now);
 	update_eta(&job->prog);
-	if (r->opts.dry_run) {
-		r->sum.msgs_planned += msgs;
+	/* msgs counts every message dealt with (the progress bar); skipped ones
+	 * were not copied (and a dry run would not copy them either) */
+	if (r->opts.kind == MF_RUN_VERIFY) {
+		r->sum.msgs_checked += msgs;
+	} else if (r->opts.dry_run) {
+		r->sum.msgs_planned += msgs - skipped;
 		r->sum.bytes_planned += bytes;
 	} else {
-		r->sum.msgs_copied += msgs;
+		r->sum.msgs_copied += msgs - skipped;
 		r->sum.bytes_copied += bytes;
 	}
 	r->sum.skipped += skipped;

@@ -121,6 +121,9 @@ struct folder_work {
 	uint64_t pending_bytes;
 	uint64_t total_bytes;           /* of every source message of the folder */
 	uint32_t scan_uidvalidity;      /* the source UIDVALIDITY the scan saw */
+	uint32_t *dry_done;             /* owned: dry run after a source UIDVALIDITY change:
+					   new UIDs already copied (sorted) */
+	size_t ndry_done;
 	int unchanged;                  /* nothing to do: the quick path */
 };
 void folder_work_clear(struct folder_work *w);

@@ -39,6 +39,7 @@
 
 void folder_work_clear(struct folder_work *w)
 {
+	free(w->dry_done);
 	ledger_folder_clear(&w->row);
 	imap_msginfos_free(w->src, w->nsrc);
 	free(w->pending);
@@ -80,43 +81,49 @@ struct id_pair {
 	uint32_t src_uid, tgt_uid;
 };
 
-/* Whether two messages are the same for reconciliation. */
-static int same_message(const struct imap_msginfo *a, const struct imap_msginfo *b)
+/* Whether two messages are the same for reconciliation: same identity (the
+ * Message-ID, or for a message without one its Date, From and Subject) and
+ * the same INTERNALDATE; the sizes must agree too, unless loose (the target
+ * only estimates sizes, as Exchange does) and the identity is a Message-ID. */
+static int same_message(const struct imap_msginfo *a, const struct imap_msginfo *b, int loose)
 {
 	if (memcmp(a->idhash, b->idhash, IMAP_IDHASH_LEN) || a->date != b->date)
 		return 0;
-	/* Without a Message-ID the identity is only the Date header: ask the
-	 * sizes to agree too.  (Exchange estimates sizes, but every message it
-	 * gets from us has a Message-ID or a Date header plus the same bytes.) */
-	return a->has_message_id || a->size == b->size;
+	if (a->size == b->size)
+		return 1;
+	return loose && a->has_message_id && b->has_message_id;
 }
 
-/* Pairs each target candidate with at most one source message. */
+/* Pairs each target candidate with at most one source message: exact matches
+ * first (two look-alike messages must each find their own copy), then, where
+ * sizes are only estimates, by identity and date alone. */
 static int match_messages(const struct imap_msginfo *src, size_t nsrc,
-			  const struct imap_msginfo *tgt, size_t ntgt, struct id_pair **out,
-			  size_t *nout)
+			  const struct imap_msginfo *tgt, size_t ntgt, int sizes_estimated,
+			  struct id_pair **out, size_t *nout)
 {
-	char *used = mf_calloc(nsrc ? nsrc : 1, 1);
+	char *used = mf_calloc(nsrc ? nsrc : 1, 1), *taken = mf_calloc(ntgt ? ntgt : 1, 1);
 	struct id_pair *pairs = mf_calloc(ntgt ? ntgt : 1, sizeof(*pairs));
 	size_t n = 0;
 
 	*out = NULL;
 	*nout = 0;
-	if (!used || !pairs) {
+	if (!used || !taken || !pairs) {
 		free(used);
+		free(taken);
 		free(pairs);
 		return -1;
 	}
-	for (size_t t = 0; t < ntgt; t++)
-		for (size_t s = 0; s < nsrc; s++)
-			if (!used[s] && same_message(&src[s], &tgt[t])) {
-				used[s] = 1;
-				pairs[n].src_uid = src[s].uid;
-				pairs[n].tgt_uid = tgt[t].uid;
-				n++;
-				break;
-			}
+	for (int loose = 0; loose <= sizes_estimated; loose++)
+		for (size_t t = 0; t < ntgt; t++)
+			for (size_t s = 0; !taken[t] && s < nsrc; s++)
+				if (!used[s] && same_message(&src[s], &tgt[t], loose)) {
+					used[s] = taken[t] = 1;
+					pairs[n].src_uid = src[s].uid;
+					pairs[n].tgt_uid = tgt[t].uid;
+					n++;
+				}
 	free(used);
+	free(taken);
 	*out = pairs;
 	*nout = n;
 	return 0;
@@ -199,10 +206,10 @@ static int remap_source(struct mbx_ctx *m, struct folder_work *w, struct mf_err 
 		old[i].uid = rows[i].src_uid;
 		old[i].date = rows[i].internaldate;
 		old[i].size = rows[i].size;
-		old[i].has_message_id = 1;
 		memcpy(old[i].idhash, rows[i].idhash, IMAP_IDHASH_LEN);
 	}
-	if (match_messages(old, nrows, now, nnow, &pairs, &npairs))
+	/* the same server: sizes are exact on both sides */
+	if (match_messages(old, nrows, now, nnow, 0, &pairs, &npairs))
 		goto nomem;
 	if (!(map = mf_calloc(npairs ? npairs : 1, sizeof(*map))))
 		goto nomem;
@@ -210,9 +217,21 @@ static int remap_source(struct mbx_ctx *m, struct folder_work *w, struct mf_err 
 		map[i][0] = pairs[i].src_uid; /* the old source UID ... */
 		map[i][1] = pairs[i].tgt_uid; /* ... and the message's new one */
 	}
-	rc = m->dry ? 0
-		    : ledger_msgs_remap(m->run->ledger, w->row.id, 0, (const uint32_t(*)[2])map,
-					npairs, 1, err);
+	if (m->dry) {
+		/* a rehearsal changes nothing: remember which new UIDs are copies */
+		if (!(w->dry_done = mf_calloc(npairs ? npairs : 1, sizeof(*w->dry_done))))
+			goto nomem;
+		for (size_t i = 0; i < npairs; i++)
+			w->dry_done[w->ndry_done++] = map[i][1];
+		qsort(w->dry_done, w->ndry_done, sizeof(*w->dry_done), cmp_u32);
+		rc = 0;
+	} else {
+		/* skipped messages are known by their old UIDs only: forget them, they
+		 * are tried again (and recorded again if still refused) */
+		rc = ledger_msgs_remap(m->run->ledger, w->row.id, 0, (const uint32_t(*)[2])map,
+				       npairs, 1, err) ||
+		     ledger_skips_clear(m->run->ledger, w->row.id, err);
+	}
 	goto out;
 nomem:
 	rc = mf_fail_nomem(err, MF_SCOPE_FOLDER);
@@ -272,7 +291,8 @@ int folder_scan(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 		const struct imap_msginfo *s = &w->src[i];
 
 		w->total_bytes += s->size;
-		if (has_u32(done_uids, ndone, s->uid) || has_u32(skipped, nskipped, s->uid))
+		if (w->dry_done ? has_u32(w->dry_done, w->ndry_done, s->uid)
+				: has_u32(done_uids, ndone, s->uid) || has_u32(skipped, nskipped, s->uid))
 			continue;
 		w->pending[w->npending++] = s->uid;
 		w->pending_bytes += s->size;
@@ -417,12 +437,12 @@ static int reconcile(struct mbx_ctx *m, struct folder_work *w, int whole, struct
 	if (rc)
 		goto out;
 	rc = -1;
-	if (match_messages(srcinfo, nsrcinfo, cand, ncand, &pairs, &npairs)) {
+	if (match_messages(srcinfo, nsrcinfo, cand, ncand, m->target_exchange, &pairs, &npairs)) {
 		mf_fail_nomem(err, MF_SCOPE_FOLDER);
 		goto out;
 	}
 	if (npairs) {
-		if (record_pairs(m, w, pairs, npairs, srcinfo, nsrcinfo, err))
+		if (!m->dry && record_pairs(m, w, pairs, npairs, srcinfo, nsrcinfo, err))
 			goto out;
 		log_info("%s: %s: %zu message%s already on the target (%s) recognised, not copied "
 			 "again",
@@ -464,10 +484,10 @@ static int remap_target(struct mbx_ctx *m, struct folder_work *w, struct mf_err 
 		old[i].uid = rows[i].tgt_uid;
 		old[i].date = rows[i].internaldate;
 		old[i].size = rows[i].size;
-		old[i].has_message_id = 1;
+		old[i].has_message_id = 1; /* loose matching only helps Message-ID identities */
 		memcpy(old[i].idhash, rows[i].idhash, IMAP_IDHASH_LEN);
 	}
-	if (match_messages(old, nrows, now, nnow, &pairs, &npairs) ||
+	if (match_messages(old, nrows, now, nnow, m->target_exchange, &pairs, &npairs) ||
 	    !(map = mf_calloc(npairs ? npairs : 1, sizeof(*map))))
 		goto nomem;
 	for (size_t i = 0; i < npairs; i++) {
@@ -646,7 +666,7 @@ static int fetch_start(struct mbx_ctx *m, struct fetch_ctx *f, struct mf_err *er
 	if (!cmd || uidset_format(&set, &pos, 0, &text) ||
 	    imap_cmd_text(cmd,
 			  "UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE "
-			  "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE)] BODY.PEEK[])",
+			  "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)] BODY.PEEK[])",
 			  text.data))
 		goto out;
 	rc = 0;
@@ -1090,28 +1110,45 @@ static int copy_pipeline(struct mbx_ctx *m, struct folder_work *w, uint32_t *max
 	return rc;
 }
 
+/* Opens the target folder and reconciles it with what is left to copy.  A
+ * dry run only reads: EXAMINE (when the folder exists), the same matching,
+ * no ledger writes; so its numbers are what a real run would copy. */
+static int target_prepare(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
+{
+	const struct imap_selected *sel;
+	int whole;
+
+	if (m->dry) {
+		if (!w->pf->exists_on_target)
+			return 0;
+		if (imap_select(m->tgt, w->pf->tgt_name, 1, err))
+			return -1;
+	} else if (ensure_target(m, w->pf, err) || imap_select(m->tgt, w->pf->tgt_name, 0, err)) {
+		return -1;
+	}
+	sel = imap_selected_state(m->tgt);
+	whole = !w->row.tgt_uidvalidity;
+	if (w->row.tgt_uidvalidity && w->row.tgt_uidvalidity != sel->uidvalidity) {
+		if (!m->dry && remap_target(m, w, err))
+			return -1;
+		whole = 1;
+	}
+	return reconcile(m, w, whole, err);
+}
+
 int folder_copy(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 {
 	const struct imap_selected *sel;
 	uint32_t max_tgt_uid = 0;
-	int whole;
 
 	if (w->npending && select_source(m, w, err))
 		return -1;
+	if (target_prepare(m, w, err))
+		return -1;
 	if (m->dry)
 		return read_only_pass(m, w, err);
-	if (ensure_target(m, w->pf, err) || imap_select(m->tgt, w->pf->tgt_name, 0, err))
-		return -1;
-	sel = imap_selected_state(m->tgt);
-	whole = !w->row.tgt_uidvalidity;
-	if (w->row.tgt_uidvalidity && w->row.tgt_uidvalidity != sel->uidvalidity) {
-		if (remap_target(m, w, err))
-			return -1;
-		whole = 1;
-	}
-	if (reconcile(m, w, whole, err))
-		return -1;
 	/* Commit where unrecorded copies could start before sending any. */
+	sel = imap_selected_state(m->tgt);
 	if (!w->row.tgt_uidvalidity || w->row.tgt_uidvalidity != sel->uidvalidity ||
 	    !w->row.tgt_reconcile_from || w->row.tgt_reconcile_from > sel->uidnext)
 		w->row.tgt_reconcile_from = sel->uidnext ? sel->uidnext : 1;

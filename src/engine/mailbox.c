@@ -363,6 +363,7 @@ static void finish(struct mbx_ctx *m, int rc, const struct mf_err *err)
 	struct mailbox_job *job = m->job;
 	enum mbx_state st;
 	char reason[700] = "";
+	uint64_t skipped;
 	struct mf_err e2;
 
 	if (rc && err->code == MF_E_CANCEL) {
@@ -395,11 +396,14 @@ static void finish(struct mbx_ctx *m, int rc, const struct mf_err *err)
 		log_info("%s: %s", job->mb.email, mbx_state_name(st));
 	if (r->opts.dry_run || r->opts.kind == MF_RUN_VERIFY)
 		return; /* a rehearsal or a verification leaves the migration state alone */
+	/* the mailbox's skipped count is every message the ledger records as
+	 * skipped, not only this run's */
+	if (ledger_skipped_count(r->ledger, job->mb.id, &skipped, &e2))
+		skipped = job->prog.skipped;
 	if (ledger_mailbox_set_state(r->ledger, job->mb.id, st, reason[0] ? reason : NULL, &e2) ||
 	    ledger_mailbox_set_totals(r->ledger, job->mb.id, job->prog.msgs_total,
 				      job->prog.msgs_done, job->prog.bytes_total,
-				      job->prog.bytes_done, job->prog.skipped, st == MBX_SYNCED,
-				      &e2))
+				      job->prog.bytes_done, skipped, st == MBX_SYNCED, &e2))
 		log_error("%s: cannot record the result: %s", job->mb.email, e2.msg);
 }
 

@@ -26,9 +26,12 @@
 struct ident {
 	unsigned char h[IMAP_IDHASH_LEN];
 	int64_t date;
+	uint64_t size; /* 0 when the target only estimates sizes (Exchange) */
 	uint32_t uid;
 };
 
+/* A message is the same when identity, INTERNALDATE and (where the target
+ * reports exact sizes) size agree: two look-alikes are never counted as one. */
 static int by_ident(const void *a, const void *b)
 {
 	const struct ident *x = a, *y = b;
@@ -36,11 +39,13 @@ static int by_ident(const void *a, const void *b)
 
 	if (c)
 		return c;
-	return x->date < y->date ? -1 : x->date > y->date;
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return x->size < y->size ? -1 : x->size > y->size;
 }
 
 static struct ident *idents(const struct imap_msginfo *m, size_t n, const uint32_t *skip,
-			    size_t nskip, size_t *out_n)
+			    size_t nskip, int exact_sizes, size_t *out_n)
 {
 	struct ident *v = mf_calloc(n ? n : 1, sizeof(*v));
 	size_t k = 0;
@@ -56,6 +61,7 @@ static struct ident *idents(const struct imap_msginfo *m, size_t n, const uint32
 			continue;
 		memcpy(v[k].h, m[i].idhash, IMAP_IDHASH_LEN);
 		v[k].date = m[i].date;
+		v[k].size = exact_sizes ? m[i].size : 0;
 		v[k].uid = m[i].uid;
 		k++;
 	}
@@ -151,7 +157,8 @@ int folder_verify(struct mbx_ctx *m, struct plan_folder *pf, struct mf_err *err)
 	if (folder_row_id(m, pf->src_name, &row_id, err) ||
 	    (row_id && ledger_skipped_uids(m->run->ledger, row_id, &skip, &nskip, err)))
 		goto out;
-	if (!(si = idents(src, nsrc, skip, nskip, &nsi)) || !(ti = idents(tgt, ntgt, NULL, 0, &nti))) {
+	if (!(si = idents(src, nsrc, skip, nskip, !m->target_exchange, &nsi)) ||
+	    !(ti = idents(tgt, ntgt, NULL, 0, !m->target_exchange, &nti))) {
 		mf_fail_nomem(err, MF_SCOPE_FOLDER);
 		goto out;
 	}

@@ -380,27 +380,32 @@ static int header_value(const char *hdr, size_t len, const char *name, struct mf
 void imap_message_identity(const char *hdr, size_t len, unsigned char out[IMAP_IDHASH_LEN],
 			   int *has_message_id)
 {
-	unsigned char digest[SHA256_DIGEST_LENGTH];
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	static const char *const fallback[] = {"Date", "From", "Subject"};
 	struct mf_buf v;
-	const char *kind = "mid:";
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int dlen = 0;
+	int ok;
 
-	buf_init(&v, 4096);
+	buf_init(&v, 16384);
 	*has_message_id = header_value(hdr, len, "Message-ID", &v) && v.len;
-	if (!*has_message_id) {
-		buf_reset(&v);
-		kind = header_value(hdr, len, "Date", &v) ? "date:" : "none:";
+	memset(digest, 0, sizeof(digest));
+	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	if (*has_message_id) {
+		ok = ok && EVP_DigestUpdate(ctx, "mid:", 4) && EVP_DigestUpdate(ctx, v.data, v.len);
+	} else {
+		/* no Message-ID: the headers that tell messages apart */
+		ok = ok && EVP_DigestUpdate(ctx, "hdr:", 4);
+		for (size_t i = 0; ok && i < 3; i++) {
+			buf_reset(&v);
+			header_value(hdr, len, fallback[i], &v);
+			ok = EVP_DigestUpdate(ctx, v.len ? v.data : "", v.len) &&
+			     EVP_DigestUpdate(ctx, "\n", 1);
+		}
 	}
-	{
-		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-		unsigned int dlen = 0;
-
-		memset(digest, 0, sizeof(digest));
-		if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-		    EVP_DigestUpdate(ctx, kind, strlen(kind)) &&
-		    (!v.len || EVP_DigestUpdate(ctx, v.data, v.len)))
-			EVP_DigestFinal_ex(ctx, digest, &dlen);
-		EVP_MD_CTX_free(ctx);
-	}
+	if (ok)
+		EVP_DigestFinal_ex(ctx, digest, &dlen);
+	EVP_MD_CTX_free(ctx);
 	memcpy(out, digest, IMAP_IDHASH_LEN);
 	buf_free(&v);
 }
@@ -526,7 +531,7 @@ int imap_fetch_meta(struct imap_conn *c, const char *uidset, int with_ids,
 	for (int tries = 0;; tries++) {
 		rc = imap_simple(c, on_fetch_meta, &m, err,
 				 "UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE%s)", uidset,
-				 with_ids ? " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE)]" : "");
+				 with_ids ? " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)]" : "");
 		if (!rc || err->code != MF_E_THROTTLE || tries >= THROTTLE_TRIES || m.n)
 			break;
 		if (imap_throttle_wait(c, err->retry_ms, err)) {

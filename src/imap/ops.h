@@ -66,7 +66,7 @@ int imap_subscribe(struct imap_conn *c, const char *name, struct mf_err *err);
 /* Identity of a message from its Message-ID (unfolded, trimmed) or, when it
  * has none, from its Date header; used to recognise a message on the other
  * side after a crash or a UIDVALIDITY change.  hdr is the raw text of
- * BODY[HEADER.FIELDS (MESSAGE-ID DATE)] (or the whole header). */
+ * BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)] (or the whole header). */
 void imap_message_identity(const char *hdr, size_t len, unsigned char out[IMAP_IDHASH_LEN],
 			   int *has_message_id);
 
