@@ -357,7 +357,9 @@ static void conn_fail(struct imap_conn *c, const struct mf_err *why)
 	if (!c->dead) {
 		c->dead = 1;
 		c->dead_err = *why;
-		c->dead_err.scope = MF_SCOPE_CONN;
+		/* at least the connection; wider when the cause is (a full disk
+		 * while spooling is the batch's problem, not this server's) */
+		mf_err_widen(&c->dead_err, MF_SCOPE_CONN);
 		if (c->bye[0] && why->code == MF_E_CLOSED)
 			snprintf(c->dead_err.msg, sizeof(c->dead_err.msg),
 				 "the server closed the connection: %s", c->bye);
