@@ -131,7 +131,8 @@ struct check_ctx {
 	long timeout_ms;             /* the check's whole budget */
 	atomic_int *stop;            /* set to 2 by the watchdog: deadline or cancel */
 	struct mf_check result;
-	int set; /* a status was given */
+	int set;         /* a status was given */
+	char login[320]; /* the login name check_imap_open used last */
 };
 
 /* Results. The formats are printf-style; the last call wins for the status. */
@@ -188,8 +189,8 @@ const struct graph_domain *check_find_domain(const struct graph_domain *d, size_
  * connection rate (held until check_imap_close).  Without a row (batch
  * checks) it only connects.  Errors carry the server's words. */
 int check_imap_open(struct check_ctx *c, int source, struct imap_conn **out, struct mf_err *err);
-/* The same with the login of the first row of the CSV (endpoint and
- * concurrency checks); *who gets the login name shown (borrowed from the row). */
+/* The same with the login of the first row of the CSV (endpoint checks);
+ * *who gets the login name used (c->login), NULL without a row. */
 int check_imap_open_first(struct check_ctx *c, int source, struct imap_conn **out, const char **who,
                           struct mf_err *err);
 void check_imap_close(struct check_ctx *c, int source, struct imap_conn *conn);
@@ -245,8 +246,10 @@ struct check_probe {
 int check_probe_open(struct check_ctx *c, int source, const struct check_probe *p,
                      struct imap_conn **out, struct mf_err *err);
 /* The TLS report as detail lines: protocol, cipher, subject, SANs, issuer,
- * expiry with days left, host name match, chain verdict in words. */
-void check_tls_report(struct check_ctx *c, const struct transport_tls_info *t, const char *host);
+ * expiry with days left, host name match, chain verdict in words (chain:
+ * the verdict to show instead of the connection's own, NULL: its own). */
+void check_tls_report(struct check_ctx *c, const struct transport_tls_info *t, const char *host,
+                      const char *chain);
 /* TLS older than 1.2 ("TLSv1", "TLSv1.1", "SSLv3"). */
 int check_tls_old(const char *protocol);
 /* The port of one side (its security's default when not set). */

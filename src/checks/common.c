@@ -57,7 +57,8 @@ int check_tls_old(const char *protocol)
 	        !strncmp(protocol, "SSL", 3));
 }
 
-void check_tls_report(struct check_ctx *c, const struct transport_tls_info *t, const char *host)
+void check_tls_report(struct check_ctx *c, const struct transport_tls_info *t, const char *host,
+                      const char *chain)
 {
 	if (!t->tls) {
 		check_detail(c, "no TLS: the connection is plaintext");
@@ -77,7 +78,10 @@ void check_tls_report(struct check_ctx *c, const struct transport_tls_info *t, c
 	check_detail(c, "host name %s: %s", host,
 	             t->hostname_match ? "matches the certificate"
 	                               : "does NOT match the certificate");
-	check_detail(c, "chain: %s", t->verify_result ? t->verify_error : "verified");
+	check_detail(c, "chain: %s",
+	             chain              ? chain
+	             : t->verify_result ? t->verify_error
+	                                : "verified");
 }
 
 void check_dns_failed(struct check_ctx *c, const struct dns_result *r, const char *what)

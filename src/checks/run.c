@@ -458,6 +458,11 @@ static int open_for(struct check_ctx *c, int source, const struct csvin_row *row
 		mf_login_clear(&tgt);
 		return mf_fail(err, MF_SCOPE_CONN, MF_E_CANCEL, "the check was stopped");
 	}
+	snprintf(c->login, sizeof(c->login), "%s",
+	         source ? (src.user ? src.user : "")
+	                : (tgt.oauth_user ? tgt.oauth_user
+	                   : tgt.user     ? tgt.user
+	                                  : ""));
 	rc = batch_connect(c->env->batch, &o, row ? (source ? &src : &tgt) : NULL, out, err);
 	mf_login_clear(&src);
 	mf_login_clear(&tgt);
@@ -475,12 +480,14 @@ int check_imap_open_first(struct check_ctx *c, int source, struct imap_conn **ou
                           struct mf_err *err)
 {
 	const struct csvin_result *rows = c->env->rows;
+	int rc;
 
 	*who = NULL;
 	if (!rows || !rows->nrows)
 		return open_for(c, source, NULL, out, err);
-	*who = source ? rows->rows[0].username : rows->rows[0].email;
-	return open_for(c, source, &rows->rows[0], out, err);
+	rc = open_for(c, source, &rows->rows[0], out, err);
+	*who = c->login;
+	return rc;
 }
 
 void check_imap_close(struct check_ctx *c, int source, struct imap_conn *conn)

@@ -273,6 +273,17 @@ static void imap_login_failed(struct check_ctx *c, const struct mf_err *err)
 		}
 		return;
 	}
+	if (m365 && (err->code == MF_E_CLOSED || err->code == MF_E_PROTO)) {
+		/* the server accepted the token, then would not open the mailbox
+		 * and dropped us (Dovecot: "Internal login failure"); or the
+		 * network dropped the connection */
+		check_fail(c, "The target closed the connection at the XOAUTH2 login",
+		           "XOAUTH2 as %s: %s", c->subject, err->msg);
+		remedy_app_access(c);
+		check_remedy_add(c, "(If other mailboxes log in, the network is fine and this "
+		                    "mailbox is the one the app may not open.)");
+		return;
+	}
 	check_fail(c, "Cannot reach the target", "%s", err->msg);
 	check_remedy(c, "See step 6 (endpoint.target): the target must be reachable with TLS.");
 }

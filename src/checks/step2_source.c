@@ -121,6 +121,12 @@ void check_source_reach(struct check_ctx *c)
 
 /* ---------------------------------------------------------------- source.tls */
 
+/* A certificate that ends within this many whole days may end during the
+ * migration (a delta days later fails).  Not more: automated CAs renew a
+ * 90-day certificate 30 days ahead, and short-lived ones always have a
+ * few days left, so a wider window would warn about healthy servers. */
+#define EXPIRY_WARN_DAYS 2
+
 static void tls_verdict_ok(struct check_ctx *c, const struct transport_tls_info *t,
                            const char *host)
 {
@@ -129,7 +135,7 @@ static void tls_verdict_ok(struct check_ctx *c, const struct transport_tls_info 
 		           "%s (allowed for this source with --source-legacy-tls):", t->protocol);
 		check_remedy(c, "TLS below 1.2 is deprecated for mail (RFC 8997): upgrade the "
 		                "server's TLS; until then keep --source-legacy-tls.");
-	} else if (t->days_left < 30) {
+	} else if (t->days_left < EXPIRY_WARN_DAYS) {
 		check_warn(c, "The source's certificate expires soon",
 		           "in %ld day%s; a migration that runs past it will fail:", t->days_left,
 		           t->days_left == 1 ? "" : "s");
@@ -137,12 +143,15 @@ static void tls_verdict_ok(struct check_ctx *c, const struct transport_tls_info 
 	} else {
 		check_pass(c, "The source's TLS is sound", "%s:", host);
 	}
-	check_tls_report(c, t, host);
+	check_tls_report(c, t, host, NULL);
 }
 
-/* Why a certificate does not verify, in words, and what to do. */
+/* Why a certificate does not verify, in words, and what to do.  The report
+ * comes from a second connection without verification (which reads the
+ * certificate but checks no chain), so the chain's verdict is the first
+ * connection's: why (libcurl's or OpenSSL's words). */
 static void cert_verdict(struct check_ctx *c, const struct transport_tls_info *t, const char *host,
-                         const char *side_opt)
+                         const char *side_opt, const char *why)
 {
 	if (t->days_left < 0) {
 		check_fail(c, "The certificate has expired", "%s: expired on %s", host,
@@ -151,13 +160,6 @@ static void cert_verdict(struct check_ctx *c, const struct transport_tls_info *t
 		             "Renew the certificate of %s (mailferry never accepts an expired "
 		             "certificate).",
 		             host);
-	} else if (t->verify_result) {
-		check_fail(c, "The certificate is not trusted", "%s: %s", host, t->verify_error);
-		check_remedy(c,
-		             "If the server uses a private CA, give its certificate with %s FILE "
-		             "(mailferry batch set NAME %s FILE); otherwise install a certificate "
-		             "from a public CA on %s.",
-		             side_opt, side_opt, host);
 	} else if (!t->hostname_match) {
 		check_fail(c, "The certificate is for another host name",
 		           "%s is not among the names of the certificate (%s)", host,
@@ -167,12 +169,14 @@ static void cert_verdict(struct check_ctx *c, const struct transport_tls_info *t
 		             "reissue the certificate for %s.",
 		             host);
 	} else {
-		check_fail(c, "The certificate is not trusted", "%s: the verification failed",
-		           host);
+		check_fail(c, "The certificate is not trusted", "%s: %s", host, why);
 		check_remedy(c,
-		             "Check the certificate chain the server sends (all intermediates).");
+		             "If the server uses a private CA, give its certificate with %s FILE "
+		             "(mailferry batch set NAME %s FILE); otherwise install a certificate "
+		             "from a public CA on %s.",
+		             side_opt, side_opt, host);
 	}
-	check_tls_report(c, t, host);
+	check_tls_report(c, t, host, why);
 }
 
 /* The handshake failed: find out whether the server speaks only old TLS. */
@@ -202,13 +206,21 @@ static void tls_handshake_verdict(struct check_ctx *c, int source, const struct 
 			else
 				check_remedy(c, "Enable TLS 1.2 or 1.3 on the target server (RFC "
 				                "8997).");
-			check_tls_report(c, &t, e->host);
+			check_tls_report(c, &t, e->host, NULL);
 			return;
 		}
 	}
 	check_fail(c, "The TLS handshake failed", "%s", first->msg);
 	check_remedy(c, "Check the port and security (ssl on 993, starttls on 143) and the "
 	                "server's TLS configuration.");
+}
+
+/* "source: the certificate of H is not trusted: <why> (use ...)" -> "<why>" */
+static const char *cert_words(const char *msg)
+{
+	const char *p = strstr(msg, "is not trusted: ");
+
+	return p ? p + 16 : msg;
 }
 
 void check_side_tls_failure(struct check_ctx *c, int source, const struct mf_err *err)
@@ -222,7 +234,8 @@ void check_side_tls_failure(struct check_ctx *c, int source, const struct mf_err
 	if (err->code == MF_E_CERT && check_probe_open(c, source, &p, &conn, &e2) == 0) {
 		transport_tls_info(imap_transport(conn), &t);
 		check_imap_close(c, source, conn);
-		cert_verdict(c, &t, e->host, source ? "--source-ca-file" : "--target-ca-file");
+		cert_verdict(c, &t, e->host, source ? "--source-ca-file" : "--target-ca-file",
+		             cert_words(err->msg));
 	} else if (err->code == MF_E_TLS) {
 		tls_handshake_verdict(c, source, err);
 	} else {

@@ -41,7 +41,6 @@ void check_credentials_source(struct check_ctx *c)
 		}
 		return;
 	}
-	check_pass(c, "Logs in at the source", "as %s in %ld ms", c->row ? c->row->username : "?",
-	           imap_login_ms(conn));
+	check_pass(c, "Logs in at the source", "as %s in %ld ms", c->login, imap_login_ms(conn));
 	check_imap_close(c, 1, conn);
 }
