@@ -120,6 +120,7 @@ static void deliver_one(struct check_ctx *c)
 		time_rfc3339(when, sizeof(when), (time_t)was);
 		check_skip(c, "Already delivered",
 		           "the %s reached this INBOX at %s: not sent again", d->what, when);
+		c->no_store = 1; /* the stored PASS stays: it is what prevents a second copy */
 		return;
 	}
 	buf_init(&msg, 0);

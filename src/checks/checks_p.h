@@ -133,6 +133,7 @@ struct check_ctx {
 	struct mf_check result;
 	int set;         /* a status was given */
 	char login[320]; /* the login name check_imap_open used last */
+	int no_store;    /* keep this result out of the ledger (the stored one stays) */
 };
 
 /* Results. The formats are printf-style; the last call wins for the status. */

@@ -765,7 +765,7 @@ static void record(struct mf_checks_run *r, struct check_ctx *c)
 	struct mf_err err;
 	char byte = 1;
 
-	if (!r->cfg.no_store && ledger_check_put(r->ledger, &lc, &err))
+	if (!r->cfg.no_store && !c->no_store && ledger_check_put(r->ledger, &lc, &err))
 		log_warn("cannot store a check result: %s", err.msg);
 	pthread_mutex_lock(&r->lock);
 	switch (c->result.status) {

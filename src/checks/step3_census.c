@@ -136,15 +136,27 @@ static int census_count(struct check_ctx *c, struct imap_conn *conn, struct plan
 	return 0;
 }
 
-static void census_problems(struct check_ctx *c, const struct plan_folder *pf, size_t np,
-                            struct census *s)
+static int is_problem(const struct plan_folder *f)
+{
+	return f->failed || (f->note && !strncmp(f->note, "renamed", 7));
+}
+
+static unsigned count_problems(const struct plan_folder *pf, size_t np)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < np; i++)
+		n += is_problem(&pf[i]);
+	return n;
+}
+
+static void list_problems(struct check_ctx *c, const struct plan_folder *pf, size_t np)
 {
 	unsigned shown = 0;
 
 	for (size_t i = 0; i < np; i++) {
-		if (!pf[i].failed && (!pf[i].note || strncmp(pf[i].note, "renamed", 7)))
+		if (!is_problem(&pf[i]))
 			continue;
-		s->problems++;
 		if (shown++ < SHOWN_PROBLEMS)
 			check_detail(c, "  folder \"%s\": %s", pf[i].display,
 			             pf[i].note ? pf[i].note : "cannot be migrated");
@@ -248,8 +260,9 @@ void check_census_mailbox(struct check_ctx *c)
 		             "Run the check again; if the same folder fails, look at it in a mail "
 		             "client.");
 	} else {
+		s.problems = count_problems(pf, np);
 		census_verdict(c, &s);
-		census_problems(c, pf, np, &s);
+		list_problems(c, pf, np);
 		census_remedy(c, &s);
 		census_store(c, &s);
 	}

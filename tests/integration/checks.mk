@@ -1,5 +1,6 @@
 # tests/integration/checks.mk: the live prerequisite checks and the step actions
 CHECKS_TESTS = \
+	tests/integration/checks_census.test \
 	tests/integration/checks_dns.test \
 	tests/integration/checks_source.test \
 	tests/integration/checks_tenant.test
