@@ -811,7 +811,8 @@ static void run_task(struct worker *w, const struct task *t)
 	atomic_store(&w->busy, 0);
 	if (atomic_load(&r->cancel))
 		return; /* cancelled half-way: no verdict */
-	if (atomic_load(&w->timed_out) && (!c.set || c.result.status == CHECK_FAIL)) {
+	if ((atomic_load(&w->timed_out) || mono_ms() >= c.deadline_ms) &&
+	    (!c.set || c.result.status == CHECK_FAIL)) {
 		char detail[sizeof(c.result.detail)];
 
 		snprintf(detail, sizeof(detail), "%s", c.result.detail);
