@@ -30,6 +30,7 @@ void check_csv_valid(struct check_ctx *c)
 		check_fail(c, "The batch's list of mailboxes cannot be read", "%s",
 		           path ? err.msg : "out of memory");
 		check_remedy(c, "Import the CSV again: mailferry batch import NAME --csv FILE");
+		csvin_result_free(&r);
 		free(path);
 		return;
 	}

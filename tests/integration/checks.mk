@@ -2,6 +2,7 @@
 CHECKS_TESTS = \
 	tests/integration/checks_census.test \
 	tests/integration/checks_dns.test \
+	tests/integration/checks_failalloc.test \
 	tests/integration/checks_source.test \
 	tests/integration/checks_tenant.test
 TESTS += $(CHECKS_TESTS)
