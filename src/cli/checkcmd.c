@@ -28,21 +28,27 @@ struct check_args {
 	const char *csv;
 };
 
+/* Prints text line by line, the first after first_prefix, the others after prefix. */
+static void print_lines(const char *first_prefix, const char *prefix, const char *text)
+{
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+
+		printf("%s%.*s\n", p == text ? first_prefix : prefix, len, p);
+		p += len + (nl != NULL);
+	}
+}
+
 static void print_human(const struct mf_check *c)
 {
 	printf("  %-4s  step %-2d %-22s %s\n", check_status_name(c->status), c->step, c->id,
 	       c->title);
 	if (c->subject[0])
 		printf("        %s\n", c->subject);
-	for (const char *p = c->detail; *p;) {
-		const char *nl = strchr(p, '\n');
-		int len = nl ? (int)(nl - p) : (int)strlen(p);
-
-		printf("        %.*s\n", len, p);
-		p += len + (nl != NULL);
-	}
+	print_lines("        ", "        ", c->detail);
 	if (c->remedy[0] && c->status != CHECK_PASS)
-		printf("        What to do: %s\n", c->remedy);
+		print_lines("        What to do: ", "          ", c->remedy);
 	fflush(stdout);
 }
 
