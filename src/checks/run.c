@@ -68,6 +68,8 @@ struct mf_checks_run {
 /* ---------------------------------------------------------------- results */
 
 static void set_result(struct check_ctx *c, enum check_status st, const char *title,
+                       const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void set_result(struct check_ctx *c, enum check_status st, const char *title,
                        const char *fmt, va_list ap)
 {
 	c->result.status = st;
@@ -102,6 +104,8 @@ void check_remedy(struct check_ctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void append_line(char *dst, size_t size, const char *fmt, va_list ap)
+        __attribute__((format(printf, 3, 0)));
 static void append_line(char *dst, size_t size, const char *fmt, va_list ap)
 {
 	size_t len = strlen(dst);

@@ -284,8 +284,10 @@ void check_source_quiet(struct check_ctx *c)
 		const struct ledger_folder *row = find_folder(rows, nrows, folders[i].name);
 		int64_t k;
 
+		/* excluded folders, and those the last delta could not migrate at all
+		 * (their failure is reported by the migration, step 7) */
 		if (folders[i].attrs & (IMAP_ATTR_NOSELECT | IMAP_ATTR_NONEXISTENT) ||
-		    (row && row->excluded))
+		    (row && (row->excluded || (row->status && !strncmp(row->status, "failed", 6)))))
 			continue;
 		if ((k = new_in(conn, &folders[i], row, &err)) < 0) {
 			check_fail(c, "Cannot look at the source", "%s: %s", folders[i].name,

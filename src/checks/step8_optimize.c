@@ -129,8 +129,14 @@ void check_dns_mx_ttl(struct check_ctx *c)
 	low_v = check_state_get(c, "mx_ttl_lowered", c->subject);
 	parse_seen(prev_v, &prev_ttl, &prev_when);
 	parse_seen(low_v, &low_old, &low_when);
+	if (low_v && !*low_v) { /* "" is how a forgotten sighting is stored */
+		free(low_v);
+		low_v = NULL;
+	}
 	if (ttl > DNS_M365_MX_TTL_MAX) {
 		ttl_high(c, ttl, now);
+		if (low_v) /* raised again: a later lowering starts afresh */
+			check_state_set(c, "mx_ttl_lowered", c->subject, "");
 	} else if (prev_ttl > DNS_M365_MX_TTL_MAX || low_v) {
 		if (!low_v) { /* first seen lowered now */
 			low_old = prev_ttl;

@@ -13,19 +13,20 @@
 #include "util/err.h"
 #include "util/mem.h"
 
-static const char good_template[] = "# the notice\n"
-				    "From: IT department <it@contoso.com>\n"
-				    "Subject: Your mailbox {email} moves\n"
-				    "X-Batch: {batch}\n"
-				    "\n"
-				    "Hello {username} ({local} at {domain}),\n"
-				    "the new server is {target}, the old one {source}; {{sent}} on {date}.\n";
+static const char good_template[] =
+        "# the notice\n"
+        "From: IT department <it@contoso.com>\n"
+        "Subject: Your mailbox {email} moves\n"
+        "X-Batch: {batch}\n"
+        "\n"
+        "Hello {username} ({local} at {domain}),\n"
+        "the new server is {target}, the old one {source}; {{sent}} on {date}.\n";
 
 static const struct tmpl_vars vars = {.email = "alice@contoso.com",
-				      .username = "alice",
-				      .batch = "b1",
-				      .source = "imap.old.example",
-				      .target = "outlook.office365.com"};
+                                      .username = "alice",
+                                      .batch = "b1",
+                                      .source = "imap.old.example",
+                                      .target = "outlook.office365.com"};
 
 /* 2026-11-22T04:40:31Z, a Sunday */
 #define NOW ((time_t)1795322431)
@@ -55,7 +56,7 @@ START_TEST(template_fills_every_placeholder)
 	ck_assert_ptr_nonnull(strstr(m, "X-Batch: b1\r\n"));
 	ck_assert_ptr_nonnull(strstr(m, "\r\n\r\nHello alice (alice at contoso.com),\r\n"));
 	ck_assert_ptr_nonnull(strstr(m, "the new server is outlook.office365.com, the old one "
-					"imap.old.example; {sent} on 2026-11-22.\r\n"));
+	                                "imap.old.example; {sent} on 2026-11-22.\r\n"));
 	ck_assert_ptr_null(strstr(m, "# the notice")); /* comments are not sent */
 	free(m);
 }
@@ -82,8 +83,9 @@ END_TEST
 
 START_TEST(template_keeps_its_own_to_and_content_type)
 {
-	static const char text[] = "From: a@b.c\r\nTo: All staff <staff@contoso.com>\r\n"
-				   "Subject: s\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nx\r\n";
+	static const char text[] =
+	        "From: a@b.c\r\nTo: All staff <staff@contoso.com>\r\n"
+	        "Subject: s\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nx\r\n";
 	struct mf_err err;
 	char *m = render(text, &vars, &err);
 
@@ -97,10 +99,11 @@ END_TEST
 
 START_TEST(template_encodes_a_non_ascii_subject_and_declares_utf8)
 {
-	static const char text[] = "From: a@b.c\nSubject: Ihr Postfach zieht um \xe2\x80\x93 "
-				   "\xc3\xa4\xc3\xb6\xc3\xbc \xc3\xa4\xc3\xb6\xc3\xbc \xc3\xa4\xc3\xb6\xc3\xbc "
-				   "\xc3\xa4\xc3\xb6\xc3\xbc \xc3\xa4\xc3\xb6\xc3\xbc\n\nGr\xc3\xbc\xc3\x9f"
-				   "e\n";
+	static const char text[] =
+	        "From: a@b.c\nSubject: Ihr Postfach zieht um \xe2\x80\x93 "
+	        "\xc3\xa4\xc3\xb6\xc3\xbc \xc3\xa4\xc3\xb6\xc3\xbc \xc3\xa4\xc3\xb6\xc3\xbc "
+	        "\xc3\xa4\xc3\xb6\xc3\xbc \xc3\xa4\xc3\xb6\xc3\xbc\n\nGr\xc3\xbc\xc3\x9f"
+	        "e\n";
 	struct mf_err err;
 	char *m = render(text, &vars, &err), *subj, *end;
 
@@ -114,7 +117,8 @@ START_TEST(template_encodes_a_non_ascii_subject_and_declares_utf8)
 	for (const char *w = strstr(subj, "=?UTF-8"); w && w < end; w = strstr(w + 1, "=?UTF-8"))
 		ck_assert_int_le(strstr(w, "?=") + 2 - w, 75);
 	ck_assert_ptr_nonnull(strstr(m, "charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"));
-	ck_assert_ptr_nonnull(strstr(m, "Gr\xc3\xbc\xc3\x9f" "e\r\n"));
+	ck_assert_ptr_nonnull(strstr(m, "Gr\xc3\xbc\xc3\x9f"
+	                                "e\r\n"));
 	free(m);
 }
 END_TEST
@@ -132,15 +136,17 @@ static void expect_error(const char *text, const char *words)
 
 START_TEST(template_errors_name_their_line)
 {
-	expect_error("From: a@b.c\nSubject: s\n\nHello {nmae}\n", "line 4: unknown placeholder {nmae}");
+	expect_error("From: a@b.c\nSubject: s\n\nHello {nmae}\n",
+	             "line 4: unknown placeholder {nmae}");
 	expect_error("From: a@b.c\nSubject: {email\n\nx\n", "line 2: a '{' is not closed");
 	expect_error("From: a@b.c\n\nx\n", "no Subject header");
 	expect_error("Subject: s\n\nx\n", "no From header");
 	expect_error("From: a@b.c\nSubject: s\nnot a header\n\nx\n", "line 3: not a header line");
 	expect_error("From: a@b.c\nSubject: s\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nx\n",
-		     "line 3: Date is written by mailferry");
-	expect_error("From: J\xc3\xb6rg <j@b.c>\nSubject: s\n\nx\n", "line 1: the From header holds "
-								    "characters outside ASCII");
+	             "line 3: Date is written by mailferry");
+	expect_error("From: J\xc3\xb6rg <j@b.c>\nSubject: s\n\nx\n",
+	             "line 1: the From header holds "
+	             "characters outside ASCII");
 	expect_error("", "the template is empty");
 	{
 		static const char nul[] = "From: a@b.c\nSubject: s\n\nnul\0byte\n";
@@ -224,22 +230,23 @@ START_TEST(servers_are_identified_from_id_then_greeting)
 {
 	const struct server_identity *s;
 
-	s = facts_identify_server("* OK [CAPABILITY IMAP4rev1] Dovecot (Debian) ready.", NULL, NULL);
+	s = facts_identify_server("* OK [CAPABILITY IMAP4rev1] Dovecot (Debian) ready.", NULL,
+	                          NULL);
 	ck_assert_int_eq(s->kind, SRV_DOVECOT);
 	ck_assert(facts_form_fits(s, MF_ADMIN_DOVECOT));
 	ck_assert(facts_form_fits(s, MF_ADMIN_AUTHZID));
 	ck_assert(!facts_form_fits(s, MF_ADMIN_EXCHANGE));
 	/* a customised greeting, but ID says who it is */
-	s = facts_identify_server("* OK mail.contoso.com ready", "Microsoft.Exchange.Imap4.Imap4Server",
-				  NULL);
+	s = facts_identify_server("* OK mail.contoso.com ready",
+	                          "Microsoft.Exchange.Imap4.Imap4Server", NULL);
 	ck_assert_int_eq(s->kind, SRV_EXCHANGE);
 	ck_assert(facts_form_fits(s, MF_ADMIN_EXCHANGE));
 	s = facts_identify_server("* OK server ready", "Cyrus IMAP", "Project Cyrus");
 	ck_assert_int_eq(s->kind, SRV_CYRUS);
 	ck_assert(facts_form_fits(s, MF_ADMIN_AUTHZID));
 	ck_assert(!facts_form_fits(s, MF_ADMIN_DOVECOT));
-	s = facts_identify_server("* OK [CAPABILITY IMAP4rev1] Courier-IMAP ready. Copyright 1998-2018",
-				  NULL, NULL);
+	s = facts_identify_server(
+	        "* OK [CAPABILITY IMAP4rev1] Courier-IMAP ready. Copyright 1998-2018", NULL, NULL);
 	ck_assert_int_eq(s->kind, SRV_COURIER);
 	ck_assert(facts_form_fits(s, MF_ADMIN_USERROOT));
 	s = facts_identify_server("* OK IMAP4rev1 Zimbra 9.0.0_GA_4546 server ready", NULL, NULL);
