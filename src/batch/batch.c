@@ -724,8 +724,11 @@ int batch_open(const char *name, unsigned flags, struct mf_batch **out, struct m
 		batch_close(b);
 		return -1;
 	}
-	path = batch_file(b, "ledger.db");
-	if (!path || access(path, F_OK) != 0) {
+	if (!(path = batch_file(b, "ledger.db"))) {
+		batch_close(b);
+		return mf_fail_nomem(err, MF_SCOPE_BATCH);
+	}
+	if (access(path, F_OK) != 0) {
 		free(path);
 		batch_close(b);
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_NOTFOUND,

@@ -24,6 +24,9 @@ static const struct cli_command commands[] = {
 	{"verify", cmd_verify, "NAME", "check that every message is on the target"},
 	{"status", cmd_status, "NAME [--json]", "each mailbox's state"},
 	{"report", cmd_report, "NAME [--format F]", "batch report as CSV or JSON"},
+	{"notify", cmd_notify, "NAME [--dry-run]", "step 3: the notice into each source INBOX"},
+	{"welcome", cmd_welcome, "NAME [--dry-run]", "step 11: the welcome into each target INBOX"},
+	{"finish", cmd_finish, "NAME --yes", "step 11: wipe the stored credentials"},
 	{"demo", cmd_demo, "", "local source and target servers with sample mail"},
 };
 

@@ -36,9 +36,12 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cmd_batch(int argc, char **argv, struct cli_globals *g);
 int cmd_check(int argc, char **argv, struct cli_globals *g);
 int cmd_demo(int argc, char **argv, struct cli_globals *g);
+int cmd_finish(int argc, char **argv, struct cli_globals *g);
 int cmd_migrate(int argc, char **argv, struct cli_globals *g);
+int cmd_notify(int argc, char **argv, struct cli_globals *g);
 int cmd_report(int argc, char **argv, struct cli_globals *g);
 int cmd_status(int argc, char **argv, struct cli_globals *g);
 int cmd_verify(int argc, char **argv, struct cli_globals *g);
+int cmd_welcome(int argc, char **argv, struct cli_globals *g);
 
 #endif

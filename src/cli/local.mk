@@ -1,5 +1,6 @@
 # src/cli: argument parsing, headless subcommands, JSON Lines output
 mailferry_SOURCES += \
+	src/cli/actioncmd.c \
 	src/cli/batchcmd.c \
 	src/cli/checkcmd.c \
 	src/cli/cli.c src/cli/cli.h \

@@ -583,22 +583,25 @@ static struct imap_cmd *find_tag(struct imap_conn *c, const char *tag)
 	return NULL;
 }
 
-static void note_caps(struct imap_conn *c, const struct imap_value *list, size_t skip)
+static int note_caps(struct imap_conn *c, const struct imap_value *list, size_t skip)
 {
 	struct imap_value rest;
 
 	if (!list || list->type != IMAP_LIST || list->len < skip)
-		return;
+		return 0;
 	rest = *list;
 	rest.items += skip;
 	rest.len -= skip;
-	session_caps_set(c, &rest);
+	return session_caps_set(c, &rest);
 }
 
-/* Bookkeeping every response gets before it is routed to a command. */
-static void note_untagged(struct imap_conn *c, const struct imap_response *r)
+/* Bookkeeping every response gets before it is routed to a command.  Fails
+ * only when memory runs out while storing the capabilities: going on would
+ * misreport the server as one that lacks them. */
+static int note_untagged(struct imap_conn *c, const struct imap_response *r)
 {
 	uint64_t v;
+	int rc = 0;
 
 	if (r->status == IMAP_ST_BYE) {
 		snprintf(c->bye, sizeof(c->bye), "%s", r->text ? r->text : "");
@@ -607,7 +610,7 @@ static void note_untagged(struct imap_conn *c, const struct imap_response *r)
 		const struct imap_value *k = &r->code->items[0];
 
 		if (imap_value_is(k, "CAPABILITY"))
-			note_caps(c, r->code, 1);
+			rc |= note_caps(c, r->code, 1);
 		else if (r->code->len >= 2 && imap_value_number(&r->code->items[1], &v) == 0) {
 			if (imap_value_is(k, "UIDVALIDITY"))
 				c->sel.uidvalidity = (uint32_t)v;
@@ -617,12 +620,13 @@ static void note_untagged(struct imap_conn *c, const struct imap_response *r)
 	}
 	if (r->status == IMAP_ST_NONE && r->keyword) {
 		if (!strcmp(r->keyword, "CAPABILITY"))
-			note_caps(c, r->args, 0);
+			rc |= note_caps(c, r->args, 0);
 		else if (r->has_number && !strcmp(r->keyword, "EXISTS"))
 			c->sel.exists = r->number;
 		else if (r->has_number && !strcmp(r->keyword, "EXPUNGE") && c->sel.exists)
 			c->sel.exists--;
 	}
+	return rc;
 }
 
 static int handle_continuation(struct imap_conn *c, const struct imap_response *r,
@@ -694,7 +698,8 @@ static int handle_response(struct imap_conn *c, const struct imap_response *r, s
 		handle_tagged(c, r);
 		return 0;
 	case IMAP_R_UNTAGGED:
-		note_untagged(c, r);
+		if (note_untagged(c, r))
+			return mf_fail_nomem(err, MF_SCOPE_CONN);
 		route_untagged(c, r);
 		return 0;
 	}
@@ -1093,24 +1098,27 @@ const struct imap_selected *imap_selected_state(const struct imap_conn *c)
 	return &c->sel;
 }
 
-void session_caps_set(struct imap_conn *c, const struct imap_value *list)
+int session_caps_set(struct imap_conn *c, const struct imap_value *list)
 {
+	int rc = 0;
+
 	for (size_t i = 0; i < c->ncaps; i++)
 		free(c->caps[i]);
 	c->ncaps = 0;
-	for (size_t i = 0; i < list->len; i++) {
+	for (size_t i = 0; i < list->len && !rc; i++) {
 		const struct imap_value *v = &list->items[i];
 
 		if (v->type != IMAP_ATOM)
 			continue;
-		if (mf_grow(&c->caps, &c->capcap, c->ncaps + 1, sizeof(*c->caps)))
-			break;
-		if (!(c->caps[c->ncaps] = mf_strdup(v->str)))
-			break;
-		c->ncaps++;
+		if (mf_grow(&c->caps, &c->capcap, c->ncaps + 1, sizeof(*c->caps)) ||
+		    !(c->caps[c->ncaps] = mf_strdup(v->str)))
+			rc = -1;
+		else
+			c->ncaps++;
 	}
 	c->literal_plus = imap_has_cap(c, "LITERAL+");
 	c->literal_minus = imap_has_cap(c, "LITERAL-");
+	return rc;
 }
 
 /* ---------------------------------------------------------------- connect */

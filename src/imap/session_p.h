@@ -96,6 +96,7 @@ struct imap_conn {
 /* Pumps until done(c, aux) is true. -1 when the connection failed. */
 int session_pump(struct imap_conn *c, int (*done)(struct imap_conn *, void *), void *aux,
 		 struct mf_err *err);
-void session_caps_set(struct imap_conn *c, const struct imap_value *list);
+/* Replaces the capability list; -1 (and an empty list) when memory ran out. */
+int session_caps_set(struct imap_conn *c, const struct imap_value *list);
 
 #endif

@@ -15,3 +15,4 @@ include tests/unit/m365.mk
 include tests/unit/dns.mk
 include tests/unit/engine.mk
 include tests/unit/ui.mk
+include tests/unit/checks.mk
