@@ -18,13 +18,13 @@
 #include "version.h"
 
 static const struct cli_command commands[] = {
-        {"batch", cmd_batch, "create|set|list|show|delete", "manage migration batches"},
-        {"check", cmd_check, "NAME [--step N]", "live prerequisite checks of the checklist"},
-        {"migrate", cmd_migrate, "NAME [--dry-run]", "copy the mail: first sync or delta"},
-        {"verify", cmd_verify, "NAME", "check that every message is on the target"},
-        {"status", cmd_status, "NAME [--json]", "each mailbox's state"},
-        {"report", cmd_report, "NAME [--format F]", "batch report as CSV or JSON"},
-        {"demo", cmd_demo, "", "local source and target servers with sample mail"},
+	{"batch", cmd_batch, "create|set|list|show|delete", "manage migration batches"},
+	{"check", cmd_check, "NAME [--step N]", "live prerequisite checks of the checklist"},
+	{"migrate", cmd_migrate, "NAME [--dry-run]", "copy the mail: first sync or delta"},
+	{"verify", cmd_verify, "NAME", "check that every message is on the target"},
+	{"status", cmd_status, "NAME [--json]", "each mailbox's state"},
+	{"report", cmd_report, "NAME [--format F]", "batch report as CSV or JSON"},
+	{"demo", cmd_demo, "", "local source and target servers with sample mail"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -39,8 +39,7 @@ void version_print(FILE *out)
 #else
 	fprintf(out, "ncurses: not built in (--disable-tui)\n");
 #endif
-	fprintf(out, "libcurl %s (%s)\n", cv->version,
-	        cv->ssl_version ? cv->ssl_version : "no TLS");
+	fprintf(out, "libcurl %s (%s)\n", cv->version, cv->ssl_version ? cv->ssl_version : "no TLS");
 	fprintf(out, "%s\n", OpenSSL_version(OPENSSL_VERSION));
 	fprintf(out, "SQLite %s\n", sqlite3_libversion());
 	fprintf(out, "libcsv %d.%d.%d\n", CSV_MAJOR, CSV_MINOR, CSV_RELEASE);
@@ -49,32 +48,32 @@ void version_print(FILE *out)
 void cli_usage(FILE *out)
 {
 	fprintf(out,
-	        "Usage: mailferry [OPTION]...                 the wizard (resumes the last batch)\n"
-	        "  or:  mailferry [OPTION]... COMMAND [ARG]...\n"
-	        "\n"
-	        "Moves mailboxes from an IMAP server to Microsoft 365 or any IMAP server,\n"
-	        "following Microsoft's eleven-step IMAP migration checklist.\n"
-	        "\n"
-	        "Commands:\n");
+		"Usage: mailferry [OPTION]...                 the wizard (resumes the last batch)\n"
+		"  or:  mailferry [OPTION]... COMMAND [ARG]...\n"
+		"\n"
+		"Moves mailboxes from an IMAP server to Microsoft 365 or any IMAP server,\n"
+		"following Microsoft's eleven-step IMAP migration checklist.\n"
+		"\n"
+		"Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-9s %-22s %s\n", commands[i].name, commands[i].synopsis,
-		        commands[i].summary);
+			commands[i].summary);
 	fprintf(out,
-	        "\n"
-	        "Options:\n"
-	        "  -b, --batch=NAME     work on the named batch\n"
-	        "      --ascii          draw with ASCII characters only\n"
-	        "      --color=WHEN     use colours: auto (default), always, never\n"
-	        "      --slow-ui        redraw at most every 2 seconds (thin SSH links)\n"
-	        "      --keep-running   continue headless when the terminal goes away\n"
-	        "  -h, --help           display this help and exit\n"
-	        "  -V, --version        output version information and exit\n"
-	        "\n"
-	        "Passwords are never taken from the command line.  See mailferry(1) for the\n"
-	        "CSV format, where state is kept, and the exit statuses.\n"
-	        "\n"
-	        "Report bugs to: %s\n",
-	        PACKAGE_BUGREPORT);
+		"\n"
+		"Options:\n"
+		"  -b, --batch=NAME     work on the named batch\n"
+		"      --ascii          draw with ASCII characters only\n"
+		"      --color=WHEN     use colours: auto (default), always, never\n"
+		"      --slow-ui        redraw at most every 2 seconds (thin SSH links)\n"
+		"      --keep-running   continue headless when the terminal goes away\n"
+		"  -h, --help           display this help and exit\n"
+		"  -V, --version        output version information and exit\n"
+		"\n"
+		"Passwords are never taken from the command line.  See mailferry(1) for the\n"
+		"CSV format, where state is kept, and the exit statuses.\n"
+		"\n"
+		"Report bugs to: %s\n",
+		PACKAGE_BUGREPORT);
 }
 
 int cli_usage_error(const char *fmt, ...)
@@ -108,9 +107,9 @@ static int run_wizard(const struct cli_globals *g)
 {
 #ifdef HAVE_TUI
 	struct ui_wizard_opts o = {
-	        .ui = {.ascii = g->ascii, .color = g->color, .slow_ui = g->slow_ui},
-	        .batch = g->batch,
-	        .keep_running = g->keep_running,
+		.ui = {.ascii = g->ascii, .color = g->color, .slow_ui = g->slow_ui},
+		.batch = g->batch,
+		.keep_running = g->keep_running,
 	};
 	struct ui_wizard_result r;
 
@@ -130,7 +129,7 @@ static int run_wizard(const struct cli_globals *g)
 #else
 	(void)g;
 	return cli_usage_error("this mailferry was built without the wizard (--disable-tui); "
-	                       "use a command");
+			       "use a command");
 #endif
 }
 
@@ -139,15 +138,15 @@ enum { OPT_ASCII = 256, OPT_COLOR, OPT_SLOW_UI, OPT_KEEP_RUNNING };
 int cli_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	        {"batch", required_argument, NULL, 'b'},
-	        {"ascii", no_argument, NULL, OPT_ASCII},
-	        {"color", required_argument, NULL, OPT_COLOR},
-	        {"colour", required_argument, NULL, OPT_COLOR},
-	        {"slow-ui", no_argument, NULL, OPT_SLOW_UI},
-	        {"keep-running", no_argument, NULL, OPT_KEEP_RUNNING},
-	        {"help", no_argument, NULL, 'h'},
-	        {"version", no_argument, NULL, 'V'},
-	        {NULL, 0, NULL, 0},
+		{"batch", required_argument, NULL, 'b'},
+		{"ascii", no_argument, NULL, OPT_ASCII},
+		{"color", required_argument, NULL, OPT_COLOR},
+		{"colour", required_argument, NULL, OPT_COLOR},
+		{"slow-ui", no_argument, NULL, OPT_SLOW_UI},
+		{"keep-running", no_argument, NULL, OPT_KEEP_RUNNING},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	struct cli_globals g = {.color = -1};
 	const struct cli_command *cmd;
@@ -170,8 +169,8 @@ int cli_main(int argc, char **argv)
 			else if (!strcmp(optarg, "never"))
 				g.color = 0;
 			else
-				return cli_usage_error(
-				        "--color takes auto, always or never, not '%s'", optarg);
+				return cli_usage_error("--color takes auto, always or never, not '%s'",
+						       optarg);
 			break;
 		case OPT_SLOW_UI:
 			g.slow_ui = 1;
