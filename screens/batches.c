@@ -71,8 +71,10 @@ static int batches_init(struct ui *ui, void *p)
 	ui_focus_init(&b->focus);
 	ui_focus_add(&b->focus, &b->list.base);
 	ui_focus_add(&b->focus, &b->actions.base);
-	if (!b->n)
-		ui_focus_set(&b->focus, &b->actions.base), b->actions.cur = 1;
+	if (!b->n) {
+		ui_focus_set(&b->focus, &b->actions.base);
+		b->actions.cur = 1; /* New batch */
+	}
 	ui_screen_focus(ui, &b->focus);
 	return 0;
 }
@@ -317,6 +319,19 @@ static void create_event(struct ui *ui, void *p, struct ui_widget *wd, enum ui_k
 		ui_pop(ui);
 }
 
+static int create_key(struct ui *ui, void *p, int key)
+{
+	struct create *c = p;
+
+	(void)ui;
+	if (key == UI_KEY_PGDN) { /* a long form: straight to the Create button */
+		ui_focus_set(&c->focus, &c->actions.base);
+		c->actions.cur = 0;
+		return 1;
+	}
+	return 0;
+}
+
 static void create_fini(struct ui *ui, void *p)
 {
 	struct create *c = p;
@@ -327,7 +342,7 @@ static void create_fini(struct ui *ui, void *p)
 }
 
 static const struct ui_keyhelp create_keys[] = {
-        {"Tab", "to the Create button", 0},
+        {"PgDn", "to the Create button", 1},
         {"Space", "next choice, tick a box", 1},
         {NULL, NULL, 0},
 };
@@ -336,6 +351,7 @@ static const struct ui_screen_ops create_ops = {
         .title = "New batch",
         .init = create_init,
         .draw = create_draw,
+        .key = create_key,
         .event = create_event,
         .fini = create_fini,
         .keys = create_keys,
