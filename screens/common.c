@@ -117,7 +117,9 @@ static void take_text(struct ui_form *form, int id, char **dst)
 	for (e = strlen(v); e > b && v[e - 1] == ' '; e--)
 		;
 	free(*dst);
-	*dst = e > b ? mf_strndup(v + b, e - b) : NULL;
+	*dst = NULL;
+	if (e > b && !(*dst = mf_strndup(v + b, e - b)))
+		ui_die("out of memory; nothing was lost, the batch can be resumed");
 }
 
 static int take_number(struct ui_form *form, int id, long *out, const char *what, char *msg,

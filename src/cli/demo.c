@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -79,12 +80,23 @@ static void demo_teardown(struct demo *d)
 	buf_free(&d->users);
 }
 
-static int demo_setup(struct demo *d, struct mf_err *err)
+/* $TMPDIR when Dovecot's unprivileged processes can reach into it (a private
+ * 0700 TMPDIR would make every login fail with "temporary authentication
+ * failure"), else /tmp. */
+static const char *demo_tmpdir(void)
 {
 	const char *tmp = getenv("TMPDIR");
+	struct stat st;
 
-	snprintf(d->dir, sizeof(d->dir), "%s/mailferry-demo-XXXXXX",
-	         tmp && *tmp == '/' && strlen(tmp) < 30 ? tmp : "/tmp");
+	if (!tmp || *tmp != '/' || strlen(tmp) >= 30 || stat(tmp, &st) < 0 ||
+	    !S_ISDIR(st.st_mode) || !(st.st_mode & S_IXOTH))
+		return "/tmp";
+	return tmp;
+}
+
+static int demo_setup(struct demo *d, struct mf_err *err)
+{
+	snprintf(d->dir, sizeof(d->dir), "%s/mailferry-demo-XXXXXX", demo_tmpdir());
 	if (!mkdtemp(d->dir)) {
 		d->dir[0] = 0;
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_IO, "cannot create a temporary directory");

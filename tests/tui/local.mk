@@ -12,7 +12,9 @@ TUI_TESTS = \
 # the wizard itself, against real Dovecot servers from the lab
 WIZARD_TESTS = \
 	tests/tui/wizard_walk.test \
-	tests/tui/wizard_migrate.test
+	tests/tui/wizard_migrate.test \
+	tests/tui/wizard_resume.test \
+	tests/tui/wizard_demo.test
 EXTRA_DIST += $(TUI_TESTS) $(WIZARD_TESTS) tests/tui/layers.test
 # the layering rule holds with or without the TUI
 TESTS += tests/tui/layers.test
