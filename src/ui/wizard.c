@@ -284,7 +284,8 @@ static void merge_snapshot(struct wiz *w, struct mf_snapshot *s)
 	for (size_t i = 0; same && i < s->n; i++)
 		same = s->mb[i].id == w->rows[i].id;
 	if (same) {
-		memcpy(w->rows, s->mb, s->n * sizeof(*s->mb));
+		if (s->n)
+			memcpy(w->rows, s->mb, s->n * sizeof(*s->mb));
 	} else if (!w->nrows) {
 		free(w->rows);
 		w->rows = s->mb;
@@ -697,8 +698,6 @@ struct wiz *wiz_new(int keep_running)
 		w->pipe_w = p[1];
 	}
 	atomic_init(&w->job_done, 0);
-	w->rows = xcalloc(1, sizeof(*w->rows));
-	w->by_id = xcalloc(1, sizeof(*w->by_id));
 	return w;
 }
 
@@ -716,10 +715,11 @@ static void drop_batch(struct wiz *w)
 	batch_close(w->batch);
 	w->batch = NULL;
 	memset(w->steps, 0, sizeof(w->steps));
-	free(w->rows);
-	w->rows = xcalloc(1, sizeof(*w->rows));
+	free(w->rows); /* no allocation here: this runs on the way out too */
+	free(w->by_id);
+	w->rows = NULL;
+	w->by_id = NULL;
 	w->nrows = 0;
-	index_rows(w);
 	log_close();
 }
 

@@ -96,3 +96,10 @@ wiz_open_step() {
 	done
 	tui_send Enter
 }
+
+# stty -a taken after the program ended shows a cooked terminal
+wiz_sane_tty() {
+	local s
+	s=$(tui_stty | tr ' ;' '\n\n')
+	printf '%s\n' "$s" | grep -qx echo && printf '%s\n' "$s" | grep -qx icanon
+}
