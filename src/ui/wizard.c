@@ -484,8 +484,8 @@ static void record_step7(struct wiz *w, const struct mf_run_summary *s, enum wiz
 	if (s->failed)
 		set_step(w, 7, STEP_FAILED, "%zu of %zu mailboxes failed, %zu synced", s->failed,
 		         s->mailboxes, s->synced);
-	else if (s->interrupted)
-		set_step(w, 7, STEP_WARNINGS,
+	else if (s->interrupted) /* not done, not failed: the step keeps its state */
+		set_step(w, 7, w->steps[7].status,
 		         "stopped at a resumable point: %zu of %zu synced; start again to resume",
 		         s->synced, s->mailboxes);
 	else
