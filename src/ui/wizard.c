@@ -29,13 +29,21 @@
 #include "util/secret.h"
 #include "util/timeutil.h"
 
-/* The step actions are written alongside the checks.  Until they are linked
- * in, the wizard says so instead of failing to build; see wiz_action_start.
- * (A weak reference does not pull an archive member in: the CLI's strong
- * references to the actions, or this list going away, do.) */
+/* The step actions (include/checks.h) are written alongside the checks.
+ * Until they are linked in, the wizard says so instead of failing to build:
+ * the references are weak, so a missing action is a NULL pointer here.  Once
+ * the actions exist, delete the three pragmas: a weak reference alone does not
+ * pull an archive member into the link. */
 #pragma weak action_send_notices
 #pragma weak action_send_welcome
 #pragma weak action_finish_batch
+
+typedef int (*send_fn)(struct mf_batch *b, int dry_run, const struct mf_checks_opts *o,
+                       struct mf_action_result *res, struct mf_err *err);
+typedef int (*finish_fn)(struct mf_batch *b, struct mf_action_result *res, struct mf_err *err);
+static send_fn send_notices = action_send_notices;
+static send_fn send_welcome = action_send_welcome;
+static finish_fn finish_batch = action_finish_batch;
 
 #define LAST_BATCH_FILE "last-batch"
 #define TICK_MS         1000
@@ -1207,15 +1215,14 @@ static void *job_main(void *arg)
 	memset(&w->job_res, 0, sizeof(w->job_res));
 	switch (w->job_act) {
 	case WIZ_ACT_NOTICES:
-		w->job_rc = action_send_notices(w->batch, w->job_dry, &o, &w->job_res, &w->job_err);
+		w->job_rc = send_notices(w->batch, w->job_dry, &o, &w->job_res, &w->job_err);
 		break;
 	case WIZ_ACT_WELCOME:
-		w->job_rc = action_send_welcome(w->batch, w->job_dry, &o, &w->job_res, &w->job_err);
+		w->job_rc = send_welcome(w->batch, w->job_dry, &o, &w->job_res, &w->job_err);
 		break;
 	case WIZ_ACT_FINISH:
-		w->job_rc = action_finish_batch
-		                    ? action_finish_batch(w->batch, &w->job_res, &w->job_err)
-		                    : finish_fallback(w->batch, &w->job_res, &w->job_err);
+		w->job_rc = finish_batch ? finish_batch(w->batch, &w->job_res, &w->job_err)
+		                         : finish_fallback(w->batch, &w->job_res, &w->job_err);
 		break;
 	}
 	atomic_store(&w->job_done, 1);
@@ -1230,11 +1237,14 @@ int wiz_action_start(struct wiz *w, enum wiz_action a, struct mf_err *err)
 
 	if (wiz_can_edit(w, err) < 0)
 		return -1;
-	if ((a == WIZ_ACT_NOTICES && !action_send_notices) ||
-	    (a == WIZ_ACT_WELCOME && !action_send_welcome))
+	if ((a == WIZ_ACT_NOTICES && !send_notices) || (a == WIZ_ACT_WELCOME && !send_welcome))
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
 		               "%s is not available in this version of mailferry yet",
 		               wiz_action_name(a));
+	/* the CSV rows are loaded here, on this thread, before the action's
+	 * thread may read them (batch_rows loads them on first use) */
+	if (!wiz_csv_rows(w, err))
+		return -1;
 	w->job_act = a;
 	w->job_dry = w->dry_mode && a != WIZ_ACT_FINISH;
 	w->job_rc = 0;
