@@ -21,8 +21,7 @@ static void note(struct step_screen *s, char *out, size_t n)
 	if (set->demo)
 		snprintf(out, n,
 		         "Demo: the target is a local IMAP server, not a Microsoft 365 "
-		         "tenant. Licenses exist only in a tenant, so the license checks are "
-		         "skipped; each target mailbox is looked for over IMAP.");
+		         "tenant; licenses exist only in a tenant, so those checks are skipped.");
 	else if (set->target_kind == MF_TARGET_IMAP)
 		snprintf(out, n,
 		         "The target is an IMAP server: licenses exist only in Microsoft 365, "

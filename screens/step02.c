@@ -21,8 +21,7 @@ static void note(struct step_screen *s, char *out, size_t n)
 	if (set->demo)
 		snprintf(out, n,
 		         "Demo: verifying domains needs a Microsoft 365 tenant and public "
-		         "DNS; the demo's servers are local, so the domain checks are "
-		         "skipped. The source's TLS and capabilities are still checked.");
+		         "DNS, which the demo's local servers lack: those checks are skipped.");
 	else if (set->target_kind == MF_TARGET_IMAP)
 		snprintf(out, n,
 		         "IMAP target: there is no tenant whose domains could be verified; "

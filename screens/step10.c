@@ -23,8 +23,7 @@ static void note(struct step_screen *s, char *out, size_t n)
 	if (wiz_settings(s->w)->demo)
 		snprintf(out, n,
 		         "Demo: routing is checked with public DNS, which the demo's local "
-		         "servers do not have, so those checks are skipped. The final delta "
-		         "sync still runs.");
+		         "servers lack: those checks are skipped. The final delta still runs.");
 }
 
 static const struct step_def step10_def = {

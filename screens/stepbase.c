@@ -181,6 +181,10 @@ void step_draw(struct ui *ui, struct step_screen *s, struct ui_rect a)
 	wiz_checks(s->w, step, &n);
 	if (n != s->checks.count)
 		ui_list_set_count(&s->checks, n);
+	s->checks.empty =
+	        wiz_step(s->w, step)->no_checks
+	                ? "This version of mailferry has no live checks for this step yet."
+	                : s->empty;
 	ui_putf(ui, y++, x, w, UI_ROLE_TITLE, "Step %d of %d: %s", step, MF_STEPS,
 	        checks_step_title(step));
 	lines = ui_text(ui, (struct ui_rect){y, x, 2, w}, UI_ROLE_NORMAL, purpose ? purpose : "",

@@ -56,6 +56,7 @@ struct wiz {
 
 	struct mf_batch *batch; /* owned, locked */
 	struct wiz_step steps[MF_STEPS + 1];
+	int no_checks[MF_STEPS + 1]; /* known from this session's runs; survives load_steps() */
 
 	/* checks */
 	struct mf_checks_run *checks;
@@ -151,6 +152,7 @@ static void load_steps(struct wiz *w)
 		}
 		snprintf(st->summary, sizeof(st->summary), "%s", summary ? summary : "");
 		free(summary);
+		st->no_checks = w->no_checks[s];
 	}
 	if (ledger_checks(batch_ledger(w->batch), 0, &lc, &n, &err) < 0) {
 		log_warn("wizard: cannot read the check results: %s", err.msg);
@@ -565,6 +567,7 @@ static void finish_checks(struct wiz *w)
 	w->checks = NULL;
 	w->checks_step = 0;
 	w->cache_stale = 1;
+	w->no_checks[step] = !sum.pass && !sum.warn && !sum.fail && !sum.skip;
 	load_steps(w);
 	if (!sum.pass && !sum.warn && !sum.fail && !sum.skip)
 		say(w, UI_ROLE_NORMAL, "Step %d has no live checks in this version of mailferry.",
@@ -723,6 +726,7 @@ static void drop_batch(struct wiz *w)
 	batch_close(w->batch);
 	w->batch = NULL;
 	memset(w->steps, 0, sizeof(w->steps));
+	memset(w->no_checks, 0, sizeof(w->no_checks));
 	free(w->rows); /* no allocation here: this runs on the way out too */
 	free(w->by_id);
 	w->rows = NULL;

@@ -111,6 +111,7 @@ struct wiz_step {
 	int64_t updated;    /* epoch s, 0 never */
 	unsigned counts[4]; /* stored check results by enum check_status */
 	int only_skipped;   /* checks ran and every result is SKIP */
+	int no_checks;      /* its checks ran in this session and it has none */
 };
 
 /* The step's state as last read from the ledger (1..MF_STEPS). */
