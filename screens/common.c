@@ -480,29 +480,28 @@ void ask_run(struct ui *ui, struct wiz *w, enum wiz_run_kind kind, int open_dash
 		title = "Start a dry run?";
 		yes = "Dry run";
 		snprintf(text, sizeof(text),
-		         "A rehearsal of all %zu mailboxes: logs in to both sides, reads every "
+		         "A rehearsal of all %zu mailbox%s: logs in to both sides, reads every "
 		         "message from the source and plans the copy. Nothing is written to the "
 		         "target.",
-		         t.n);
+		         t.n, t.n == 1 ? "" : "es");
 		break;
 	case WIZ_RUN_VERIFY:
 		title = "Verify the batch?";
 		yes = "Verify";
 		snprintf(text, sizeof(text),
-		         "Compares every folder of the %zu mailboxes on the source and the target, "
+		         "Compares every folder of the %zu mailbox%s on the source and the target, "
 		         "message by message. Nothing is changed on either side.",
-		         t.n);
+		         t.n, t.n == 1 ? "" : "es");
 		break;
 	default:
 		title = t.synced ? "Run a delta sync?" : "Start the migration?";
 		yes = t.synced ? "Delta sync" : "Start";
-		snprintf(
-		        text, sizeof(text),
-		        "Copies the mail of %zu mailboxes%s\nfrom %s\nto   %s.\n\nThe source is "
-		        "only "
-		        "read; nothing is deleted anywhere. You can stop at any time: the batch is "
-		        "resumable.",
-		        t.n, t.synced ? " that is not on the target yet" : "", src, tgt);
+		snprintf(text, sizeof(text),
+		         "Copies the mail of %zu mailbox%s%s\nfrom %s\nto   %s.\n\nThe source is "
+		         "only read; nothing is deleted anywhere. You can stop at any time: the "
+		         "batch is resumable.",
+		         t.n, t.n == 1 ? "" : "es",
+		         t.synced ? " that is not on the target yet" : "", src, tgt);
 		break;
 	}
 	run_req.w = w;

@@ -385,7 +385,7 @@ static void dash_fini(struct ui *ui, void *p)
 }
 
 static const struct ui_keyhelp dash_keys[] = {
-        {"Enter", "mailbox details", 1},
+        {"Enter", "details", 1},
         {"g", "start / delta", 1},
         {"x", "stop", 1},
         {"s", "sort", 1},

@@ -108,7 +108,7 @@ static void home_draw(struct ui *ui, void *p, struct ui_rect a)
 
 	if (!s)
 		return;
-	snprintf(buf, sizeof(buf), "%s%s   target: %s", s->name, s->demo ? " (demo)" : "",
+	snprintf(buf, sizeof(buf), "%s%s   target: %s", s->name, s->demo ? " (mailferry demo)" : "",
 	         describe_target_kind(s));
 	draw_pair(ui, y++, x, w, "Batch ", buf);
 	describe_endpoint(buf, sizeof(buf), &s->source, 1);

@@ -404,7 +404,7 @@ static void update_status(struct wiz *w)
 		return;
 	}
 	wiz_totals(w, &t);
-	snprintf(s, sizeof(s), "%s: %zu/%zu synced",
+	snprintf(s, sizeof(s), "%s %zu/%zu synced",
 	         w->run_kind == WIZ_RUN_VERIFY ? "verify"
 	         : w->run_kind == WIZ_RUN_DRY  ? "dry run"
 	                                       : "migrating",
