@@ -62,6 +62,35 @@ const char *ui_end_name(enum ui_end end); /* "quit", "signal", "terminal lost", 
 /* Pops every screen, restores the terminal and fd 2, frees everything. NULL-safe. */
 void ui_close(struct ui *ui);
 
+/* ---- the wizard: home, the eleven steps, the dashboard (src/ui/wizmain.c) ----
+ *
+ *	struct ui_wizard_opts o = {.ui = {.color = -1}, .batch = g->batch};
+ *	struct ui_wizard_result r;
+ *	if (ui_wizard_run(&o, &r) < 0) ...        // r.status says why it did not start
+ *	switch (r.end) ...                        // quit 0, signal/hangup 4, error 1
+ *
+ * ui_wizard_run checks the terminal, opens the batch (--batch NAME, else the
+ * one used last, else the list of batches), runs the wizard and, after the
+ * terminal is restored, stops a transfer that still runs at a resumable point
+ * - or, after a hangup with keep_running, lets it finish headless. */
+struct ui_wizard_opts {
+	struct ui_options ui; /* log_path is filled in from the batch */
+	const char *batch;    /* NULL: the last used batch, else the list */
+	int keep_running;     /* --keep-running */
+	int demo;             /* a demo batch: not remembered as the last used one */
+};
+
+struct ui_wizard_result {
+	enum ui_end end;
+	int status;          /* when ui_wizard_run returns -1: the exit status (no terminal: 64,
+	                        no such batch: 66, locked: 5, ...) */
+	int interrupted;     /* a transfer was stopped at a resumable point */
+	int headless_status; /* >= 0: a transfer went on headless after a hangup and ended
+	                        with this exit status */
+};
+
+int ui_wizard_run(const struct ui_wizard_opts *o, struct ui_wizard_result *res);
+
 /* Restores the terminal and fd 2 right now if curses is running (idempotent,
  * safe before exit() on a fatal path; registered as the mf_mem fatal handler). */
 void ui_emergency_restore(void);

@@ -101,6 +101,41 @@ static const struct cli_command *find_command(const char *name)
 	return NULL;
 }
 
+/* No command: the wizard on --batch NAME, the batch used last, or the list of
+ * batches.  Its end becomes the exit status: quit 0; a signal or a lost
+ * terminal 4 (resumable: a running transfer was stopped at a resumable
+ * point); an error of the UI 1.  After a hangup with --keep-running the
+ * transfer went on headless, and its own outcome is the status. */
+static int run_wizard(const struct cli_globals *g)
+{
+#ifdef HAVE_TUI
+	struct ui_wizard_opts o = {
+		.ui = {.ascii = g->ascii, .color = g->color, .slow_ui = g->slow_ui},
+		.batch = g->batch,
+		.keep_running = g->keep_running,
+	};
+	struct ui_wizard_result r;
+
+	if (ui_wizard_run(&o, &r) < 0)
+		return r.status;
+	if (r.headless_status >= 0)
+		return r.headless_status;
+	switch (r.end) {
+	case UI_END_QUIT:
+		return MF_EXIT_OK;
+	case UI_END_SIGNAL:
+	case UI_END_HANGUP:
+		return MF_EXIT_RESUMABLE;
+	default:
+		return MF_EXIT_INTERNAL;
+	}
+#else
+	(void)g;
+	return cli_usage_error("this mailferry was built without the wizard (--disable-tui); "
+			       "use a command");
+#endif
+}
+
 enum { OPT_ASCII = 256, OPT_COLOR, OPT_SLOW_UI, OPT_KEEP_RUNNING };
 
 int cli_main(int argc, char **argv)
@@ -159,7 +194,7 @@ int cli_main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("the wizard is not built yet; use a command");
+		return run_wizard(&g);
 	cmd = find_command(argv[optind]);
 	if (!cmd)
 		return cli_usage_error("unknown command '%s'", argv[optind]);

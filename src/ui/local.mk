@@ -11,6 +11,7 @@ libmfui_a_SOURCES += \
 	src/ui/textutil.c src/ui/textutil.h \
 	src/ui/tui.h \
 	src/ui/ui_p.h \
-	src/ui/version.c
+	src/ui/version.c \
+	src/ui/wizard.c src/ui/wizard.h
 endif
 noinst_HEADERS += include/ui.h

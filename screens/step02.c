@@ -1,0 +1,69 @@
+/* mailferry - step 2: Prepare the IMAP source and verify domains */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "stepbase.h"
+#include "util/err.h"
+
+static int fields(struct step_screen *s, const struct mf_batch_settings *set, int n)
+{
+	ui_field_text(&s->fields[n++], F_DNS, "DNS servers (host:port,...)", 40,
+	              set->dns_servers ? set->dns_servers : "");
+	return n;
+}
+
+static void note(struct step_screen *s, char *out, size_t n)
+{
+	const struct mf_batch_settings *set = wiz_settings(s->w);
+
+	if (set->demo)
+		snprintf(out, n,
+		         "Demo: verifying domains needs a Microsoft 365 tenant and public "
+		         "DNS, which the demo's local servers lack: those checks are skipped.");
+	else if (set->target_kind == MF_TARGET_IMAP)
+		snprintf(out, n,
+		         "IMAP target: there is no tenant whose domains could be verified; "
+		         "the source is still checked.");
+}
+
+static const struct step_def step2_def = {.step = 2, .fields = fields, .note = note};
+
+static int step2_init(struct ui *ui, void *p)
+{
+	return step_init(ui, p, &step2_def);
+}
+
+static void step2_draw(struct ui *ui, void *p, struct ui_rect a)
+{
+	step_draw(ui, p, a);
+}
+
+static int step2_key(struct ui *ui, void *p, int key)
+{
+	return step_key(ui, p, key);
+}
+
+static void step2_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
+{
+	step_event(ui, p, w, what);
+}
+
+static void step2_fini(struct ui *ui, void *p)
+{
+	step_fini(ui, p);
+}
+
+const struct ui_screen_ops step2_screen = {
+        .title = "Step 2",
+        .init = step2_init,
+        .draw = step2_draw,
+        .key = step2_key,
+        .event = step2_event,
+        .fini = step2_fini,
+        .keys = step_keys,
+        .help = "The source must answer with sound TLS and the capabilities the copy relies on, "
+                "and every domain of the list must be verified in the Microsoft 365 tenant. Leave "
+                "the DNS servers blank to ask the system's resolvers.",
+};

@@ -1,0 +1,59 @@
+/* mailferry - step 6: Connect to the source (migration endpoint) */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "stepbase.h"
+#include "util/err.h"
+
+static int fields(struct step_screen *s, const struct mf_batch_settings *set, int n)
+{
+	n = fields_source(s->fields, n, STEP_FIELDS_MAX, set);
+	n = fields_source_login(s->fields, n, STEP_FIELDS_MAX, set,
+	                        wiz_secret_stored(s->w, "source-admin"));
+	ui_field_number(&s->fields[n++], F_CONCURRENCY, "Mailboxes at once", 1, 256,
+	                set->concurrency);
+	return n;
+}
+
+static const struct step_def step6_def = {.step = 6, .fields = fields};
+
+static int step6_init(struct ui *ui, void *p)
+{
+	return step_init(ui, p, &step6_def);
+}
+
+static void step6_draw(struct ui *ui, void *p, struct ui_rect a)
+{
+	step_draw(ui, p, a);
+}
+
+static int step6_key(struct ui *ui, void *p, int key)
+{
+	return step_key(ui, p, key);
+}
+
+static void step6_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
+{
+	step_event(ui, p, w, what);
+}
+
+static void step6_fini(struct ui *ui, void *p)
+{
+	step_fini(ui, p);
+}
+
+const struct ui_screen_ops step6_screen = {
+        .title = "Step 6",
+        .init = step6_init,
+        .draw = step6_draw,
+        .key = step6_key,
+        .event = step6_event,
+        .fini = step6_fini,
+        .keys = step_keys,
+        .help = "The migration endpoint: the source server, its port, the security (SSL/TLS on "
+                "993, STARTTLS on 143, or None, which needs an explicit opt-in because passwords "
+                "would travel in clear), how mailboxes log in, and how many mailboxes are copied "
+                "at once. Run checks saves and then connects live.",
+};

@@ -1,0 +1,127 @@
+/* mailferry - step 11: Inform users */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "stepbase.h"
+#include "util/err.h"
+
+static int fields(struct step_screen *s, const struct mf_batch_settings *set, int n)
+{
+	ui_field_text(&s->fields[n++], F_WELCOME, "Welcome template (file)", 40,
+	              set->welcome_template ? set->welcome_template : "");
+	return n;
+}
+
+static int buttons(struct step_screen *s, int n)
+{
+	n = step_button(s, n, B_WELCOME, "Send welcome");
+	return step_button(s, n, B_FINISH, "Finish batch");
+}
+
+static void welcome_now(struct ui *ui, void *arg)
+{
+	struct step_screen *s = arg;
+	struct mf_err err;
+
+	if (wiz_action_start(s->w, WIZ_ACT_WELCOME, &err) < 0)
+		ui_message(ui, "Cannot send the welcome messages", err.msg, NULL, NULL);
+}
+
+static void finish_now(struct ui *ui, void *arg)
+{
+	struct step_screen *s = arg;
+	struct mf_err err;
+
+	if (wiz_action_start(s->w, WIZ_ACT_FINISH, &err) < 0)
+		ui_message(ui, "Cannot finish the batch", err.msg, NULL, NULL);
+}
+
+static void button(struct ui *ui, struct step_screen *s, int id)
+{
+	const struct mf_batch_settings *set = wiz_settings(s->w);
+	size_t rows;
+	char text[768];
+
+	if (s->dirty && step_save(ui, s) < 0)
+		return;
+	wiz_rows(s->w, &rows);
+	if (id == B_WELCOME) {
+		if (!set->welcome_template) {
+			ui_message(
+			        ui, "No welcome template",
+			        "Enter the path of the welcome message (a text file) and save it "
+			        "first.",
+			        NULL, NULL);
+			return;
+		}
+		snprintf(text, sizeof(text),
+		         "Delivers the welcome message in %s into the INBOX of each of the %zu "
+		         "mailboxes on the target.%s",
+		         set->welcome_template, rows,
+		         wiz_dry_mode(s->w) ? "\n\nDry-run mode: nothing is delivered." : "");
+		confirm_action(ui, "Send the welcome messages?", text, "Send", welcome_now, s);
+	} else if (id == B_FINISH) {
+		confirm_action(ui, "Finish the batch?",
+		               "Wipes the stored credentials: the CSV's passwords, the admin "
+		               "passwords and the client secret. The ledger and the mail stay. A "
+		               "later delta sync would need the credentials again.",
+		               "Finish", finish_now, s);
+	}
+}
+
+static void note(struct step_screen *s, char *out, size_t n)
+{
+	int failed;
+	const char *o = wiz_action_outcome(s->w, &failed);
+
+	if (wiz_action_running(s->w))
+		snprintf(out, n, "Working...");
+	else if (o[0])
+		snprintf(out, n, "Last action: %s", o);
+	else
+		snprintf(out, n, "The batch report: mailferry report %s --format csv",
+		         wiz_settings(s->w)->name);
+}
+
+static const struct step_def step11_def = {
+        .step = 11, .fields = fields, .buttons = buttons, .button = button, .note = note};
+
+static int step11_init(struct ui *ui, void *p)
+{
+	return step_init(ui, p, &step11_def);
+}
+
+static void step11_draw(struct ui *ui, void *p, struct ui_rect a)
+{
+	step_draw(ui, p, a);
+}
+
+static int step11_key(struct ui *ui, void *p, int key)
+{
+	return step_key(ui, p, key);
+}
+
+static void step11_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
+{
+	step_event(ui, p, w, what);
+}
+
+static void step11_fini(struct ui *ui, void *p)
+{
+	step_fini(ui, p);
+}
+
+const struct ui_screen_ops step11_screen = {
+        .title = "Step 11",
+        .init = step11_init,
+        .draw = step11_draw,
+        .key = step11_key,
+        .event = step11_event,
+        .fini = step11_fini,
+        .keys = step_keys,
+        .help = "Tell users their mail has moved: a welcome message is delivered into every target "
+                "INBOX. Finishing the batch wipes the stored credentials (CSV passwords, admin "
+                "passwords, client secret); the ledger and the report stay.",
+};
