@@ -190,12 +190,15 @@ static int demo_batch(const struct demo *d, struct mf_err *err)
 	}
 	if (write_csv(d, csv, err) ||
 	    write_private(notice,
-	                  "Subject: Your mailbox moves on Saturday\r\n\r\nHello,\r\n\r\nyour "
-	                  "mailbox moves to the new server on Saturday. Nothing is lost.\r\n",
+	                  "From: IT department <it@example.org>\r\n"
+	                  "Subject: Your mailbox moves on Saturday\r\n\r\nHello {username},\r\n\r\n"
+	                  "your mailbox {email} moves to the new server on Saturday.\r\n"
+	                  "Nothing is lost: folders, flags and dates come along.\r\n",
 	                  err) ||
 	    write_private(welcome,
-	                  "Subject: Welcome to your new mailbox\r\n\r\nHello,\r\n\r\nyour mail "
-	                  "is here now, folders and all.\r\n",
+	                  "From: IT department <it@example.org>\r\n"
+	                  "Subject: Welcome to your new mailbox\r\n\r\nHello {username},\r\n\r\n"
+	                  "your mail is here now, folders and all.\r\n",
 	                  err))
 		goto out;
 	s.name = mf_strdup(DEMO_BATCH);

@@ -596,8 +596,8 @@ static void finish_job(struct wiz *w)
 		         w->job_res.summary[0] ? w->job_res.summary : "done");
 		w->outcome_failed = w->job_res.failed > 0;
 		if (w->job_act == WIZ_ACT_NOTICES && !w->job_dry && !w->job_res.failed)
-			set_step(w, 3, STEP_DONE, "notices delivered to %zu mailbox%s",
-			         w->job_res.done, w->job_res.done == 1 ? "" : "es");
+			set_step(w, 3, STEP_DONE, "every mailbox has the notice (%zu)",
+			         w->job_res.done + w->job_res.skipped); /* skipped: had it already */
 	}
 	load_steps(w);
 	load_rows(w);
