@@ -56,10 +56,15 @@ static void button(struct ui *ui, struct step_screen *s, int id)
 			        NULL, NULL);
 			return;
 		}
+		/* Microsoft's order: users are welcomed once their mail is there */
 		snprintf(text, sizeof(text),
 		         "Delivers the welcome message in %s into the INBOX of each of the %zu "
-		         "mailboxes on the target.%s",
+		         "mailboxes on the target.%s%s",
 		         set->welcome_template, rows,
+		         wiz_step(s->w, 7)->status != STEP_DONE
+		                 ? "\n\nStep 7 is not done yet: users would be welcomed before "
+		                   "their mail has arrived."
+		                 : "",
 		         wiz_dry_mode(s->w) ? "\n\nDry-run mode: nothing is delivered." : "");
 		confirm_action(ui, "Send the welcome messages?", text, "Send", welcome_now, s);
 	} else if (id == B_FINISH) {
