@@ -663,9 +663,13 @@ static int cmd_batch_show(int argc, char **argv, struct cli_globals *g)
 		printf("Exclude  %s\n", s->exclude[i]);
 	printf("Workers  %u mailboxes at a time, pipeline %u, timeout %ld s\n", s->concurrency,
 	       s->pipeline_depth, s->cmd_timeout_ms / 1000);
-	if (s->max_message_size)
-		printf("Limit    messages over %llu bytes are skipped\n",
+	if (s->max_message_size) {
+		char size[16];
+
+		format_bytes(size, sizeof(size), s->max_message_size);
+		printf("Limit    messages over %s (%llu bytes) are skipped\n", size,
 		       (unsigned long long)s->max_message_size);
+	}
 	if (ledger_mailboxes(batch_ledger(b), &mb, &n, &err) == 0) {
 		printf("Mailboxes %zu\n", n);
 		ledger_mailboxes_free(mb, n);
