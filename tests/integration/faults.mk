@@ -1,0 +1,8 @@
+# tests/integration/faults.mk: issue 5's network-fault, attack, hostile-server
+# and odd-message suites (shell TAP tests against real Dovecot servers,
+# tests/proxy/mfproxy and tests/proxy/mffake).  MF_LONG_TESTS=1 runs the long
+# loops (many more byte offsets, R-03's full latency and bandwidth).
+EXTRA_DIST += tests/integration/fault_lib.sh
+
+TESTS += tests/integration/fault_reset.test
+EXTRA_DIST += tests/integration/fault_reset.test
