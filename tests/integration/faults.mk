@@ -6,3 +6,5 @@ EXTRA_DIST += tests/integration/fault_lib.sh
 
 TESTS += tests/integration/fault_reset.test
 EXTRA_DIST += tests/integration/fault_reset.test
+TESTS += tests/integration/fault_timeout.test tests/integration/fault_restart.test
+EXTRA_DIST += tests/integration/fault_timeout.test tests/integration/fault_restart.test
