@@ -195,3 +195,18 @@ fl_case_batch() {
 fl_log() {
 	cat "$XDG_STATE_HOME/mailferry/$1/mailferry.log" 2>/dev/null
 }
+
+# fl_gap LOG A B: seconds (3 decimals) from the first line of mfproxy's LOG
+# where rule A acted on connection 1 to the next line where rule B acted on
+# connection 1 (-1 when B never acted after A).
+fl_gap() {
+	awk -v a="conn 1: rule $2 " -v b="conn 1: rule $3 " '
+		t1 == "" && index($0, a) && $0 ~ /(rewrote|fired|injected|dropped)/ { t1 = $1; next }
+		t1 != "" && index($0, b) && $0 ~ /(rewrote|fired|injected|dropped)/ { printf "%.3f\n", $1 - t1; f = 1; exit }
+		END { if (!f) print -1 }' "$1"
+}
+
+# fl_ge X Y: whether the decimal X >= Y.
+fl_ge() {
+	awk -v x="$1" -v y="$2" 'BEGIN { exit !(x + 0 >= y + 0) }'
+}

@@ -8,3 +8,5 @@ TESTS += tests/integration/fault_reset.test
 EXTRA_DIST += tests/integration/fault_reset.test
 TESTS += tests/integration/fault_timeout.test tests/integration/fault_restart.test
 EXTRA_DIST += tests/integration/fault_timeout.test tests/integration/fault_restart.test
+TESTS += tests/integration/fault_throttle.test tests/integration/fault_bye.test
+EXTRA_DIST += tests/integration/fault_throttle.test tests/integration/fault_bye.test
