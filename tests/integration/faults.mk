@@ -10,3 +10,5 @@ TESTS += tests/integration/fault_timeout.test tests/integration/fault_restart.te
 EXTRA_DIST += tests/integration/fault_timeout.test tests/integration/fault_restart.test
 TESTS += tests/integration/fault_throttle.test tests/integration/fault_bye.test
 EXTRA_DIST += tests/integration/fault_throttle.test tests/integration/fault_bye.test
+TESTS += tests/integration/fault_shaping.test
+EXTRA_DIST += tests/integration/fault_shaping.test
