@@ -182,11 +182,12 @@ fl_target_users() {
 	done
 }
 
-# fl_case_batch NAME TUSER SRCPORT TGTPORT ARG...: a one-mailbox batch alice -> TUSER.
+# fl_case_batch NAME TUSER SRCPORT TGTPORT ARG...: a one-mailbox batch alice -> TUSER
+# (alice's source password: $FL_SRC_PW, default alice-src-pw).
 fl_case_batch() {
 	local name=$1 tuser=$2 sport=$3 tport=$4
 	shift 4
-	fl_csv "$FL/$name.csv" "alice@example.org,alice,alice-src-pw,$tuser,tpw"
+	fl_csv "$FL/$name.csv" "alice@example.org,alice,${FL_SRC_PW:-alice-src-pw},$tuser,tpw"
 	fl_batch "$name" --csv "$FL/$name.csv" --source "127.0.0.1:$sport" \
 		--target "127.0.0.1:$tport" --ca-file "$LAB_CA" "$@"
 }
@@ -209,4 +210,79 @@ fl_gap() {
 # fl_ge X Y: whether the decimal X >= Y.
 fl_ge() {
 	awk -v x="$1" -v y="$2" 'BEGIN { exit !(x + 0 >= y + 0) }'
+}
+
+# fl_tls_relay NAME MAXVER UPSTREAM_PORT: a TLS endpoint (the lab's good
+# certificate) that speaks at most TLS version MAXVER (TLSv1, TLSv1_1, ...;
+# old ciphers allowed) and relays the plaintext to 127.0.0.1:UPSTREAM_PORT (a
+# lab Dovecot's plaintext port).  Exports NAME_PORT; stopped at exit.  Each
+# handshake's outcome is appended to $FL/NAME.log ("ok TLSv1.1" or "fail ...").
+fl_tls_relay() {
+	local up pf="$FL/$1.port"
+	up=$(printf '%s' "$1" | tr '[:lower:]' '[:upper:]')
+	"$PYTHON3" - "$pf" "$2" "$3" "$LAB/certs/good.crt" "$LAB/certs/good.key" "$FL/$1.log" "$$" \
+		>"$FL/$1.out" 2>&1 <<'PY' &
+import os, select, socket, ssl, sys, threading, time
+pf, maxver, upport, crt, key, logf, watch = sys.argv[1:8]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.minimum_version = ssl.TLSVersion.TLSv1
+ctx.maximum_version = getattr(ssl.TLSVersion, maxver)
+ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+ctx.load_cert_chain(crt, key)
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(16)
+with open(pf + ".tmp", "w") as f:
+    f.write("%d\n" % ls.getsockname()[1])
+os.rename(pf + ".tmp", pf)
+
+def log(text):
+    with open(logf, "a") as f:
+        f.write(text + "\n")
+
+def serve(c):
+    try:
+        t = ctx.wrap_socket(c, server_side=True)
+    except (ssl.SSLError, OSError) as e:
+        log("fail %s" % e)
+        c.close()
+        return
+    log("ok %s" % t.version())
+    u = socket.create_connection(("127.0.0.1", int(upport)))
+    try:
+        while True:
+            r, _, _ = select.select([t, u], [], [], 60)
+            if not r:
+                break
+            if t in r:
+                d = t.recv(65536)
+                if not d:
+                    break
+                u.sendall(d)
+            if u in r:
+                d = u.recv(65536)
+                if not d:
+                    break
+                t.sendall(d)
+    except (ssl.SSLError, OSError):
+        pass
+    t.close()
+    u.close()
+
+def watchdog():
+    while True:
+        try:
+            os.kill(int(watch), 0)
+        except OSError:
+            os._exit(0)
+        time.sleep(0.5)
+
+threading.Thread(target=watchdog, daemon=True).start()
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+	_px_pids="$_px_pids $!"
+	_px_wait_port "$!" "$pf" || bail_out "TLS relay $1 did not start: $(cat "$FL/$1.out")"
+	export "${up}_PORT=$(cat "$pf")"
 }

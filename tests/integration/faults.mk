@@ -12,3 +12,5 @@ TESTS += tests/integration/fault_throttle.test tests/integration/fault_bye.test
 EXTRA_DIST += tests/integration/fault_throttle.test tests/integration/fault_bye.test
 TESTS += tests/integration/fault_shaping.test
 EXTRA_DIST += tests/integration/fault_shaping.test
+TESTS += tests/integration/attack_starttls.test
+EXTRA_DIST += tests/integration/attack_starttls.test
