@@ -14,3 +14,5 @@ TESTS += tests/integration/fault_shaping.test
 EXTRA_DIST += tests/integration/fault_shaping.test
 TESTS += tests/integration/attack_starttls.test
 EXTRA_DIST += tests/integration/attack_starttls.test
+TESTS += tests/integration/attack_tls.test
+EXTRA_DIST += tests/integration/attack_tls.test
