@@ -16,3 +16,5 @@ TESTS += tests/integration/attack_starttls.test
 EXTRA_DIST += tests/integration/attack_starttls.test
 TESTS += tests/integration/attack_tls.test
 EXTRA_DIST += tests/integration/attack_tls.test
+TESTS += tests/integration/fault_hostile.test
+EXTRA_DIST += tests/integration/fault_hostile.test
