@@ -18,3 +18,5 @@ TESTS += tests/integration/attack_tls.test
 EXTRA_DIST += tests/integration/attack_tls.test
 TESTS += tests/integration/fault_hostile.test
 EXTRA_DIST += tests/integration/fault_hostile.test
+TESTS += tests/integration/fault_oddmsg.test
+EXTRA_DIST += tests/integration/fault_oddmsg.test
