@@ -4,3 +4,4 @@ include tests/integration/m365.mk
 include tests/integration/dns.mk
 include tests/integration/checks.mk
 include tests/integration/proofs.mk
+include tests/integration/faults.mk
