@@ -24,7 +24,9 @@ void batch_conn_opts_fill(const struct mf_batch *b, const struct batch_conn_opts
 	out->net.ca_file = e->ca_file;
 	out->net.proxy = e->proxy;
 	out->net.legacy_tls = o->source && e->legacy_tls;
-	out->net.min_tls12 = !o->source; /* the target always gets TLS 1.2 or newer */
+	/* TLS 1.2 or newer whatever the system's OpenSSL policy allows; an old
+	 * source only with --source-legacy-tls */
+	out->net.min_tls12 = !out->net.legacy_tls;
 	out->net.no_verify = o->no_verify;
 	out->net.trace = o->trace;
 	out->net.connect_timeout_ms = o->connect_timeout_ms;

@@ -170,6 +170,14 @@ static void clear_excludes(struct mf_batch_settings *s)
 }
 
 /* Applies one option. 0 ok, -1 with err (usage or secret problems). */
+static const char *option_name(int c)
+{
+	for (const struct option *o = setting_opts; o->name; o++)
+		if (o->val == c)
+			return o->name;
+	return "?";
+}
+
 static int apply_option(int c, const char *v, struct mf_batch_settings *s, struct batch_args *a,
 			struct mf_err *err)
 {
@@ -364,8 +372,8 @@ static int apply_option(int c, const char *v, struct mf_batch_settings *s, struc
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG, "unknown option");
 	}
 	if (bad)
-		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG, "invalid value '%s' for an option",
-			       v ? v : "");
+		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG, "invalid value '%s' for --%s",
+			       v ? v : "", option_name(c));
 	return 0;
 }
 
@@ -567,7 +575,25 @@ static int cmd_batch_set(int argc, char **argv, struct cli_globals *g)
 		return MF_EXIT_INTERNAL;
 	}
 	rc = parse_settings(argc, argv, &s, &a, &err);
-	if (!rc && (apply_m365_defaults(&s, &a) || batch_save_settings(b, &s, &err)))
+	if (rc) { /* a bad command line: the same status as batch create's */
+		batch_settings_clear(&s);
+		args_clear(&a);
+		batch_close(b);
+		if (rc == 1) {
+			create_usage(stdout);
+			return MF_EXIT_OK;
+		}
+		return cli_fail_msg(a.json, err.code == MF_E_CONFIG ? MF_EXIT_USAGE : cli_exit_for(&err),
+				    "batch set: %s", err.msg);
+	}
+	if (optind < argc) {
+		batch_settings_clear(&s);
+		args_clear(&a);
+		batch_close(b);
+		return cli_fail_msg(a.json, MF_EXIT_USAGE, "batch set: unexpected argument '%s'",
+				    argv[optind]);
+	}
+	if (apply_m365_defaults(&s, &a) || batch_save_settings(b, &s, &err))
 		rc = -1;
 	if (!rc && a.source_admin && batch_set_secret(b, "source-admin", a.source_admin, &err))
 		rc = -1;

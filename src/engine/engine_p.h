@@ -108,6 +108,9 @@ void mailbox_run(struct mf_run *r, struct mailbox_job *job);
 int mbx_connect(struct mbx_ctx *m, int source, struct imap_conn **out, struct mf_err *err);
 /* Closes every target connection at once (abandoning what is in flight). */
 void mbx_drop_targets(struct mbx_ctx *m);
+/* Closes the source connection at once: its commands in flight complete now,
+ * with an error, while whatever they write into still exists. */
+void mbx_drop_source(struct mbx_ctx *m);
 
 /* folder.c: one folder of a mailbox (scan results in, copies out) */
 struct folder_work {

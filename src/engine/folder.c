@@ -34,6 +34,7 @@
 
 #define CHUNK_MSGS 50
 #define CHUNK_BYTES (16u * 1024 * 1024)
+#define BODY_SIZE_SLACK (1024u * 1024) /* beyond twice the declared size, see body_begin */
 #define UIDSET_MAX_BYTES 4000    /* per command: servers cap the line length */
 #define THROTTLE_RETRIES 10
 
@@ -81,22 +82,36 @@ struct id_pair {
 	uint32_t src_uid, tgt_uid;
 };
 
+/* How close two sizes must be for a message the target stored slightly
+ * differently: servers normalise line ends (Dovecot stores "\r\r\n" as
+ * "\r\n"), so a copy can be a few bytes shorter than what was sent. */
+static int sizes_close(uint64_t a, uint64_t b)
+{
+	uint64_t d = a > b ? a - b : b - a, big = a > b ? a : b;
+
+	return d <= 1024 || d <= big / 50;
+}
+
 /* Whether two messages are the same for reconciliation: same identity (the
  * Message-ID, or for a message without one its Date, From and Subject) and
- * the same INTERNALDATE; the sizes must agree too, unless loose (the target
- * only estimates sizes, as Exchange does) and the identity is a Message-ID. */
-static int same_message(const struct imap_msginfo *a, const struct imap_msginfo *b, int loose)
+ * the same INTERNALDATE, and then, by pass: 0 the same size, 1 sizes close
+ * (normalised line ends), 2 any size if both have a Message-ID (the target
+ * only estimates sizes, as Exchange does). */
+static int same_message(const struct imap_msginfo *a, const struct imap_msginfo *b, int pass)
 {
 	if (memcmp(a->idhash, b->idhash, IMAP_IDHASH_LEN) || a->date != b->date)
 		return 0;
 	if (a->size == b->size)
 		return 1;
-	return loose && a->has_message_id && b->has_message_id;
+	if (pass == 1)
+		return sizes_close(a->size, b->size);
+	return pass == 2 && a->has_message_id && b->has_message_id;
 }
 
 /* Pairs each target candidate with at most one source message: exact matches
- * first (two look-alike messages must each find their own copy), then, where
- * sizes are only estimates, by identity and date alone. */
+ * first (two look-alike messages must each find their own copy), then by
+ * close sizes, then, where sizes are only estimates, by identity and date
+ * alone. */
 static int match_messages(const struct imap_msginfo *src, size_t nsrc,
 			  const struct imap_msginfo *tgt, size_t ntgt, int sizes_estimated,
 			  struct id_pair **out, size_t *nout)
@@ -113,10 +128,10 @@ static int match_messages(const struct imap_msginfo *src, size_t nsrc,
 		free(pairs);
 		return -1;
 	}
-	for (int loose = 0; loose <= sizes_estimated; loose++)
+	for (int pass = 0; pass <= 1 + !!sizes_estimated; pass++)
 		for (size_t t = 0; t < ntgt; t++)
 			for (size_t s = 0; !taken[t] && s < nsrc; s++)
-				if (!used[s] && same_message(&src[s], &tgt[t], loose)) {
+				if (!used[s] && same_message(&src[s], &tgt[t], pass)) {
 					used[s] = taken[t] = 1;
 					pairs[n].src_uid = src[s].uid;
 					pairs[n].tgt_uid = tgt[t].uid;
@@ -532,6 +547,7 @@ struct fetch_ctx {
 	struct fetched *v;
 	size_t n;
 	long last_item;   /* set by the sink when BODY[] ended: an item, -1 none */
+	uint64_t largest; /* the largest RFC822.SIZE of the chunk, from the scan */
 	int failed;
 	int done, ok;     /* the FETCH command completed, with OK */
 	struct mf_err err;
@@ -565,6 +581,14 @@ static int body_begin(void *aux, const struct imap_response *partial, const char
 	(void)partial;
 	if (!key || strcasecmp(key, "BODY[]"))
 		return 0; /* the identity headers stay in memory */
+	/* RFC822.SIZE is only an estimate on some servers (Exchange), hence
+	 * the slack; a body far beyond anything the chunk announced is a
+	 * broken or hostile server, not mail worth gigabytes of spool. */
+	if (size > 2 * f->largest + BODY_SIZE_SLACK)
+		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_PROTO,
+			       "the server announced a message body of %llu bytes, far larger "
+			       "than the size it listed (at most %llu bytes)",
+			       (unsigned long long)size, (unsigned long long)f->largest);
 	f->last_item = -1;
 	return spool_begin(f->spool, size, err) ? -1 : 1;
 }
@@ -740,22 +764,26 @@ static int restore_flagged(struct mbx_ctx *m, struct imap_conn *c, const struct 
 }
 
 /* Appends one message on its own, waiting out throttling. 1 ok, 0 refused
- * (res has the reason), -1 connection failure. */
+ * (res has the reason), -1 connection failure or throttled for too long. */
 static int append_one(struct mbx_ctx *m, struct imap_conn *c, struct folder_work *w,
 		      const struct imap_append_msg *msg, struct imap_append_result *res,
 		      struct mf_err *err)
 {
 	for (int tries = 0;; tries++) {
+		/* res holds the previous answer: the chunk's own, at first */
+		if (res->retry_ms) {
+			if (tries > THROTTLE_RETRIES) /* not the message's fault: no skip */
+				return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_THROTTLE,
+					       "the target kept throttling: %s", res->error);
+			log_info("%s: the target asks us to wait %lu ms (throttled)",
+				 m->job->mb.email, res->retry_ms);
+			if (run_sleep(m->run, (long)res->retry_ms))
+				return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CANCEL, "stopped");
+		}
 		if (imap_append(c, w->pf->tgt_name, msg, 1, 0, res, err))
 			return -1;
-		if (res->ok)
-			return 1;
-		if (!res->retry_ms || tries >= THROTTLE_RETRIES)
-			return 0;
-		log_info("%s: the target asks us to wait %lu ms (throttled)", m->job->mb.email,
-			 res->retry_ms);
-		if (run_sleep(m->run, (long)res->retry_ms))
-			return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CANCEL, "stopped");
+		if (res->ok || !res->retry_ms)
+			return res->ok;
 	}
 }
 
@@ -828,9 +856,13 @@ static int append_finish(struct mbx_ctx *m, struct folder_work *w, struct slot *
 		struct fetched *fm = &s->f.v[s->idx[k]];
 		struct imap_append_result *r = &s->res[k];
 
-		if (!r->ok && (s->nmsgs > 1 || r->retry_ms) &&
-		    append_one(m, s->conn, w, &s->msgs[k], r, err) < 0)
-			goto out;
+		if (!r->ok && (s->nmsgs > 1 || r->retry_ms)) {
+			if (append_one(m, s->conn, w, &s->msgs[k], r, err) < 0)
+				goto out;
+			/* one wait serves the whole throttled chunk */
+			for (size_t j = k + 1; j < s->nmsgs; j++)
+				s->res[j].retry_ms = 0;
+		}
 		if (!r->ok) {
 			if (skip_message(m, w, fm->uid, s->msgs[k].len, r->error, err))
 				goto out;
@@ -870,6 +902,7 @@ static int next_chunk(struct mbx_ctx *m, struct folder_work *w, size_t *pos, str
 
 	f->v = mf_calloc(CHUNK_MSGS, sizeof(*f->v));
 	f->n = 0;
+	f->largest = 0;
 	if (!f->v)
 		return mf_fail_nomem(err, MF_SCOPE_FOLDER);
 	while (*pos < w->npending && f->n < CHUNK_MSGS) {
@@ -895,13 +928,27 @@ static int next_chunk(struct mbx_ctx *m, struct folder_work *w, size_t *pos, str
 		f->v[f->n].item = -1;
 		f->n++;
 		bytes += size;
+		if (size > f->largest)
+			f->largest = size;
 		(*pos)++;
 	}
 	return 0;
 }
 
+/* Forgets what a failed FETCH delivered before it is sent again. */
+static void fetch_forget(struct fetch_ctx *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->v[i].info.flags);
+		memset(&f->v[i].info, 0, sizeof(f->v[i].info));
+		f->v[i].item = -1;
+		f->v[i].got = 0;
+	}
+}
+
 /* Fetches the next chunk into slot s, pumping the target connections too so
- * the appends in flight keep moving.  *empty when nothing was left to fetch. */
+ * the appends in flight keep moving, and waiting out throttling (Exchange
+ * throttles FETCH too).  *empty when nothing was left to fetch. */
 static int fetch_chunk(struct mbx_ctx *m, struct folder_work *w, size_t *pos, struct slot *s,
 		       struct imap_conn *const *all, size_t nall, struct mf_err *err)
 {
@@ -909,13 +956,33 @@ static int fetch_chunk(struct mbx_ctx *m, struct folder_work *w, size_t *pos, st
 		return -1;
 	if (!s->f.n)
 		return 0;
-	if (fetch_start(m, &s->f, err) || imap_pump(all, nall, fetch_is_done, &s->f, err))
-		return -1;
-	if (s->f.failed)
-		return mf_fail_nomem(err, MF_SCOPE_FOLDER);
-	if (!s->f.ok) {
+	for (int tries = 0;; tries++) {
+		if (fetch_start(m, &s->f, err))
+			return -1;
+		if (imap_pump(all, nall, fetch_is_done, &s->f, err)) {
+			/* A target connection failed while the source is still
+			 * sending the chunk: the FETCH's handlers point into this
+			 * slot, which the caller is about to drop, so the source
+			 * goes now too and the attempt starts over (reconciling
+			 * whatever arrived). */
+			if (!s->f.done) {
+				mbx_drop_source(m);
+				mf_err_widen(err, MF_SCOPE_CONN);
+			}
+			return -1;
+		}
+		if (s->f.failed)
+			return mf_fail_nomem(err, MF_SCOPE_FOLDER);
+		if (s->f.ok)
+			break;
 		*err = s->f.err;
-		return -1;
+		if (err->code != MF_E_THROTTLE || tries >= THROTTLE_RETRIES)
+			return -1;
+		fetch_forget(&s->f);
+		log_info("%s: the source asks us to wait %lu ms (throttled)", m->job->mb.email,
+			 err->retry_ms);
+		if (run_sleep(m->run, (long)err->retry_ms))
+			return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CANCEL, "stopped");
 	}
 	s->state = SLOT_FETCHED;
 	return 0;

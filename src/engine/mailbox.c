@@ -334,6 +334,12 @@ void mbx_drop_targets(struct mbx_ctx *m)
 	m->tgt = NULL;
 }
 
+void mbx_drop_source(struct mbx_ctx *m)
+{
+	imap_abort(m->src);
+	m->src = NULL;
+}
+
 static void end_attempt(struct mbx_ctx *m)
 {
 	close_conn(m->src);

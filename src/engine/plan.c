@@ -217,6 +217,7 @@ static int path_eq(const struct path *a, const struct path *b, int ci)
 }
 
 /* Splits a wire name on delim and decodes each part; 0, -1 memory, -2 bad name. */
+/* 0, -1 out of memory, -2 not modified UTF-7, -3 an empty level. */
 static int decode_path(const char *wire, char delim, struct path *out)
 {
 	const char *p = wire;
@@ -229,7 +230,12 @@ static int decode_path(const char *wire, char delim, struct path *out)
 		size_t len = e ? (size_t)(e - p) : strlen(p);
 
 		buf_reset(&dec);
-		if (len == 0 || mutf7_decode(p, len, &dec) || !dec.len || !utf8_valid(dec.data, dec.len)) {
+		if (len == 0) {
+			buf_free(&dec);
+			path_free(out);
+			return -3;
+		}
+		if (mutf7_decode(p, len, &dec) || !dec.len || !utf8_valid(dec.data, dec.len)) {
 			buf_free(&dec);
 			path_free(out);
 			return -2;
@@ -243,11 +249,11 @@ static int decode_path(const char *wire, char delim, struct path *out)
 		if (e && !*p) { /* a trailing delimiter */
 			buf_free(&dec);
 			path_free(out);
-			return -2;
+			return -3;
 		}
 	}
 	buf_free(&dec);
-	return out->n ? 0 : -2;
+	return out->n ? 0 : -3;
 }
 
 /* ---------------------------------------------------------------- exclusions */
@@ -445,12 +451,17 @@ static int add_source(const struct plan_input *in, const struct imap_folder *f, 
 	rc = decode_path(rel, delim, &it->src);
 	if (rc == -1)
 		return -1;
-	if (rc == -2) {
+	if (rc < -1) {
 		it->pf.failed = 1;
 		if (!(it->pf.display = mf_strdup(f->name)) ||
-		    set_note(it, "the folder name '%s' is not valid modified UTF-7 (RFC 3501), "
-				 "so it cannot be migrated without guessing",
-			     f->name))
+		    (rc == -2 && set_note(it,
+					  "the folder name '%s' is not valid modified UTF-7 (RFC "
+					  "3501), so it cannot be migrated without guessing",
+					  f->name)) ||
+		    (rc == -3 && set_note(it,
+					  "the folder name '%s' has an empty level (two '%c' in a "
+					  "row, or one at either end), which no server can create",
+					  f->name, delim ? delim : '/')))
 			return -1;
 		return 0;
 	}

@@ -26,6 +26,7 @@ struct transport {
 	curl_socket_t fd;
 	int tls;
 	int preauth;
+	int starttls_sent; /* libcurl sent STARTTLS (seen in its debug output) */
 	char *host;              /* owned: for the host name check */
 	char greeting[512];
 	char errbuf[CURL_ERROR_SIZE];
@@ -98,6 +99,8 @@ static int on_curl_debug(CURL *curl, curl_infotype type, char *data, size_t size
 		}
 		transport_trace(t, '<', data, size);
 	} else if (type == CURLINFO_HEADER_OUT) {
+		if (size >= 8 && memmem(data, size, "STARTTLS", 8))
+			t->starttls_sent = 1;
 		transport_trace(t, '>', data, size);
 	} else if (type == CURLINFO_TEXT && log_enabled(LOG_DEBUG)) {
 		log_debug("%s: curl: %.*s", t->label, (int)(size && data[size - 1] == '\n' ? size - 1 : size),
@@ -172,11 +175,14 @@ static int fail_connect(struct transport *t, const struct transport_opts *o, CUR
 		return mf_fail(err, MF_SCOPE_CONN, MF_E_TIMEOUT, "connecting to %s timed out: %s",
 			       o->host, why);
 	case CURLE_PEER_FAILED_VERIFICATION:
+		/* OpenSSL's reason when it has a specific one; libcurl's own
+		 * (which names a host name mismatch) when OpenSSL's is only
+		 * "unspecified" */
 		curl_easy_getinfo(t->curl, CURLINFO_SSL_VERIFYRESULT, &verify);
 		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CERT,
-			       "the certificate of %s is not trusted: %s%s%s", o->host,
-			       verify ? X509_verify_cert_error_string(verify) : why,
-			       verify ? "" : "",
+			       "the certificate of %s is not trusted: %s%s", o->host,
+			       verify > X509_V_ERR_UNSPECIFIED ? X509_verify_cert_error_string(verify)
+							       : why,
 			       o->ca_file ? "" : " (use --ca-file to trust a private CA)");
 	case CURLE_USE_SSL_FAILED:
 		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_TLS,
@@ -185,6 +191,15 @@ static int fail_connect(struct transport *t, const struct transport_opts *o, CUR
 		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_TLS, "TLS handshake with %s failed: %s",
 			       o->host, why);
 	case CURLE_WEIRD_SERVER_REPLY:
+		/* libcurl refuses a response that came with (or right after) the
+		 * STARTTLS answer, in clear: an injection (CVE-2021-22947's case).
+		 * Trying again would meet the same attacker. */
+		if (t->starttls_sent)
+			return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_TLS,
+				       "%s sent more than its answer to STARTTLS before TLS began "
+				       "(a response injected in clear?): refused, nothing was sent",
+				       o->host);
+		/* fall through */
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 		return mf_fail(err, MF_SCOPE_CONN, MF_E_PROTO, "%s answered unexpectedly: %s",

@@ -39,7 +39,7 @@ struct transport_opts {
 	int allow_plaintext;       /* required for MF_SEC_NONE */
 	const char *ca_file;       /* PEM bundle to trust instead of the system's; NULL: system */
 	int no_verify;             /* do not verify the certificate (TLS report only, never for mail) */
-	int min_tls12;             /* refuse TLS older than 1.2 (always for targets) */
+	int min_tls12;             /* refuse TLS older than 1.2 (all but a legacy source) */
 	int legacy_tls;            /* allow TLS 1.0/1.1 and old ciphers (source opt-in) */
 	const char *proxy;         /* e.g. socks5h://127.0.0.1:1080; NULL: none */
 	const char *bind_address;  /* local address to connect from; NULL: any */
