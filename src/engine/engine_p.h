@@ -103,6 +103,10 @@ void run_wake(struct mf_run *r, int force);
 void pace_take(struct mf_run *r, uint64_t bytes, uint64_t msgs);
 void run_add_verify(struct mf_run *r, const struct mf_verify_folder *v);
 
+/* folder.c: whether two sizes of one message are close enough to be the same
+ * copy stored with normalised line ends (within 1 KiB or 2%). */
+int msg_sizes_close(uint64_t a, uint64_t b);
+
 /* mailbox.c */
 void mailbox_run(struct mf_run *r, struct mailbox_job *job);
 int mbx_connect(struct mbx_ctx *m, int source, struct imap_conn **out, struct mf_err *err);

@@ -85,7 +85,7 @@ struct id_pair {
 /* How close two sizes must be for a message the target stored slightly
  * differently: servers normalise line ends (Dovecot stores "\r\r\n" as
  * "\r\n"), so a copy can be a few bytes shorter than what was sent. */
-static int sizes_close(uint64_t a, uint64_t b)
+int msg_sizes_close(uint64_t a, uint64_t b)
 {
 	uint64_t d = a > b ? a - b : b - a, big = a > b ? a : b;
 
@@ -104,7 +104,7 @@ static int same_message(const struct imap_msginfo *a, const struct imap_msginfo 
 	if (a->size == b->size)
 		return 1;
 	if (pass == 1)
-		return sizes_close(a->size, b->size);
+		return msg_sizes_close(a->size, b->size);
 	return pass == 2 && a->has_message_id && b->has_message_id;
 }
 

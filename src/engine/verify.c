@@ -70,12 +70,26 @@ static struct ident *idents(const struct imap_msginfo *m, size_t n, const uint32
 	return v;
 }
 
-/* Walks both sorted lists group by group. */
-static void compare(const struct ident *s, size_t ns, const struct ident *t, size_t nt,
-		    struct mf_verify_folder *res)
+static int same_id_date(const struct ident *a, const struct ident *b)
+{
+	return !memcmp(a->h, b->h, IMAP_IDHASH_LEN) && a->date == b->date;
+}
+
+/* Walks both sorted lists group by group.  Exact groups settle almost
+ * everything; what is left over on each side (a source message with no exact
+ * copy, target messages whose identity the source lacks) goes to *miss and
+ * *extra for settle_close_sizes(). */
+static int compare(const struct ident *s, size_t ns, const struct ident *t, size_t nt,
+		   struct mf_verify_folder *res, struct ident **miss, size_t *nmiss,
+		   struct ident **extra, size_t *nextra)
 {
 	size_t i = 0, j = 0;
 
+	*miss = mf_calloc(ns ? ns : 1, sizeof(**miss));
+	*extra = mf_calloc(nt ? nt : 1, sizeof(**extra));
+	*nmiss = *nextra = 0;
+	if (!*miss || !*extra)
+		return -1;
 	while (i < ns || j < nt) {
 		int c = i >= ns ? 1 : j >= nt ? -1 : by_ident(&s[i], &t[j]);
 		size_t cs = 0, ct = 0;
@@ -85,11 +99,44 @@ static void compare(const struct ident *s, size_t ns, const struct ident *t, siz
 			i++, cs++;
 		while (j < nt && !by_ident(&t[j], key))
 			j++, ct++;
-		if (cs > ct)
-			res->missing += (uint32_t)(cs - ct);
-		else if (cs && ct > cs)
+		for (size_t k = ct; k < cs; k++)
+			(*miss)[(*nmiss)++] = *key;
+		if (cs && ct > cs)
 			res->duplicates += (uint32_t)(ct - cs);
+		for (size_t k = 0; !cs && k < ct; k++)
+			(*extra)[(*nextra)++] = t[j - ct + k];
 	}
+	return 0;
+}
+
+/* The target may store a message a few bytes shorter than it was sent
+ * (Dovecot turns CR CR LF into CR LF): a missing source message and a target
+ * message of the same identity and date whose sizes are close are one copy;
+ * further such target messages are duplicates. */
+static void settle_close_sizes(struct ident *miss, size_t nmiss, struct ident *extra,
+			       size_t nextra, struct mf_verify_folder *res)
+{
+	char *used = mf_calloc(nextra ? nextra : 1, 1), *paired = mf_calloc(nmiss ? nmiss : 1, 1);
+
+	if (!used || !paired) { /* no memory for the second look: the exact answer */
+		res->missing += (uint32_t)nmiss;
+		goto out;
+	}
+	for (size_t i = 0; i < nmiss; i++) /* each its own copy first (twins) */
+		for (size_t j = 0; !paired[i] && j < nextra; j++)
+			if (!used[j] && same_id_date(&miss[i], &extra[j]) &&
+			    msg_sizes_close(miss[i].size, extra[j].size))
+				used[j] = paired[i] = 1;
+	for (size_t i = 0; i < nmiss; i++)
+		res->missing += !paired[i];
+	for (size_t j = 0; j < nextra; j++) /* then what is left of those is doubled */
+		for (size_t i = 0; !used[j] && i < nmiss; i++)
+			if (paired[i] && same_id_date(&miss[i], &extra[j]) &&
+			    msg_sizes_close(miss[i].size, extra[j].size))
+				used[j] = 1, res->duplicates++;
+out:
+	free(used);
+	free(paired);
 }
 
 static int folder_row_id(struct mbx_ctx *m, const char *src_name, int64_t *id, struct mf_err *err)
@@ -138,8 +185,8 @@ static void store_result(struct mbx_ctx *m, const struct mf_verify_folder *v)
 int folder_verify(struct mbx_ctx *m, struct plan_folder *pf, struct mf_err *err)
 {
 	struct imap_msginfo *src = NULL, *tgt = NULL;
-	struct ident *si = NULL, *ti = NULL;
-	size_t nsrc = 0, ntgt = 0, nsi = 0, nti = 0, nskip = 0;
+	struct ident *si = NULL, *ti = NULL, *miss = NULL, *extra = NULL;
+	size_t nsrc = 0, ntgt = 0, nsi = 0, nti = 0, nskip = 0, nmiss = 0, nextra = 0;
 	uint32_t *skip = NULL;
 	struct mf_verify_folder res = {.email = m->job->mb.email, .folder = pf->display};
 	int64_t row_id;
@@ -165,7 +212,11 @@ int folder_verify(struct mbx_ctx *m, struct plan_folder *pf, struct mf_err *err)
 	res.src_count = (uint32_t)nsrc;
 	res.tgt_count = (uint32_t)ntgt;
 	res.skipped = (uint32_t)nskip;
-	compare(si, nsi, ti, nti, &res);
+	if (compare(si, nsi, ti, nti, &res, &miss, &nmiss, &extra, &nextra)) {
+		mf_fail_nomem(err, MF_SCOPE_FOLDER);
+		goto out;
+	}
+	settle_close_sizes(miss, nmiss, extra, nextra, &res);
 	run_add_verify(m->run, &res);
 	store_result(m, &res);
 	job_add_done(m->run, m->job, nsrc, 0, 0);
@@ -177,6 +228,8 @@ int folder_verify(struct mbx_ctx *m, struct plan_folder *pf, struct mf_err *err)
 out:
 	free(si);
 	free(ti);
+	free(miss);
+	free(extra);
 	free(skip);
 	imap_msginfos_free(src, nsrc);
 	imap_msginfos_free(tgt, ntgt);
