@@ -19,6 +19,9 @@
  * Stopping: engine_stop(run, 0) finishes the chunk in progress, records it and
  * stops every mailbox at a resumable point; engine_stop(run, 1) abandons the
  * commands in flight (still resumable: the next run reconciles the target).
+ * A soft stop that has not ended ENGINE_STOP_GRACE_MS later turns hard when
+ * the caller next asks engine_running() (which it polls anyway): a server
+ * that stopped answering must not hold a stop for the whole command timeout.
  * Signals are blocked in worker threads; only the caller's thread handles them.
  */
 #ifndef MF_ENGINE_H
@@ -118,6 +121,7 @@ struct mf_run;
 
 int engine_start(struct mf_batch *b, const struct mf_run_opts *opts, struct mf_run **out,
 		 struct mf_err *err);
+#define ENGINE_STOP_GRACE_MS 15000
 void engine_stop(struct mf_run *r, int hard);
 int engine_running(struct mf_run *r);
 /* Copies every mailbox's progress; free with engine_snapshot_free. 0 or -1. */

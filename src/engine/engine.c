@@ -453,13 +453,23 @@ void engine_stop(struct mf_run *r, int hard)
 {
 	int want = hard ? 2 : 1;
 
-	if (atomic_load(&r->stop) < want)
+	if (atomic_load(&r->stop) < want) {
+		if (want == 1)
+			r->soft_stop_ms = mono_ms();
 		atomic_store(&r->stop, want);
+	}
 }
 
 int engine_running(struct mf_run *r)
 {
-	return atomic_load(&r->live_workers) > 0;
+	int live = atomic_load(&r->live_workers) > 0;
+
+	if (live && atomic_load(&r->stop) == 1 && mono_ms() - r->soft_stop_ms > ENGINE_STOP_GRACE_MS) {
+		log_warn("the stop at a resumable point is taking too long (a server not "
+			 "answering?): abandoning the commands in flight, still resumable");
+		atomic_store(&r->stop, 2);
+	}
+	return live;
 }
 
 int engine_snapshot(struct mf_run *r, struct mf_snapshot *s)

@@ -54,6 +54,7 @@ struct mf_run {
 	pthread_t *threads;
 	unsigned nthreads;
 	atomic_int stop;               /* 0 run, 1 stop at a resumable point, 2 abandon now */
+	int64_t soft_stop_ms;          /* when the soft stop was asked (caller's thread) */
 	atomic_int live_workers;
 	int64_t start_ms, end_ms;
 	int64_t run_id;
