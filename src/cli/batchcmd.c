@@ -182,8 +182,8 @@ static int apply_option(int c, const char *v, struct mf_batch_settings *s, struc
 			struct mf_err *err)
 {
 	int bad = 0;
-	uint64_t u64;
-	long secs;
+	uint64_t u64 = 0;
+	long secs = 0;
 
 	switch (c) {
 	case O_CSV:
@@ -325,12 +325,13 @@ static int apply_option(int c, const char *v, struct mf_batch_settings *s, struc
 		break;
 	case O_TIMEOUT:
 		bad = cli_parse_duration(v, &secs);
-		s->cmd_timeout_ms = secs * 1000;
+		if (!bad)
+			s->cmd_timeout_ms = secs * 1000;
 		break;
 	case O_MAX_SIZE:
 		bad = cli_parse_size(v, &u64);
 		s->max_message_size = u64;
-		a->max_size_set = 1;
+		a->max_size_set = !bad;
 		break;
 	case O_BANDWIDTH:
 		bad = cli_parse_size(v, &u64);

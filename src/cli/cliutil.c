@@ -100,7 +100,7 @@ int cli_parse_size(const char *s, uint64_t *out)
 	double v = strtod(s, &end);
 	uint64_t mult = 1;
 
-	if (end == s || v < 0)
+	if (end == s || !(v >= 0)) /* also refuses "nan" */
 		return -1;
 	while (*end == ' ')
 		end++;
@@ -120,6 +120,8 @@ int cli_parse_size(const char *s, uint64_t *out)
 		mult = 1024 * 1024 * 1024;
 	else
 		return -1;
+	if (v * (double)mult >= 9.0e18) /* no uint64_t can hold it: refuse, never wrap */
+		return -1;
 	*out = (uint64_t)(v * (double)mult);
 	return 0;
 }
@@ -127,29 +129,32 @@ int cli_parse_size(const char *s, uint64_t *out)
 int cli_parse_duration(const char *s, long *out)
 {
 	char *end;
-	long v = strtol(s, &end, 10);
+	long v = strtol(s, &end, 10), unit;
 
 	if (end == s || v <= 0)
 		return -1;
 	switch (*end) {
 	case 0:
 	case 's':
+		unit = 1;
 		break;
 	case 'm':
-		v *= 60;
+		unit = 60;
 		break;
 	case 'h':
-		v *= 3600;
+		unit = 3600;
 		break;
 	case 'd':
-		v *= 86400;
+		unit = 86400;
 		break;
 	default:
 		return -1;
 	}
-	if (*end && end[1])
+	/* More than a year is a typo, and bounding it keeps the millisecond
+	 * conversions callers do free of overflow. */
+	if ((*end && end[1]) || v > MF_DURATION_MAX_S / unit)
 		return -1;
-	*out = v;
+	*out = v * unit;
 	return 0;
 }
 

@@ -21,7 +21,9 @@ int cli_fail_msg(int json, int status, const char *fmt, ...) __attribute__((form
 
 /* "35MB", "1.5 GB", "100k" -> bytes; -1 if invalid. */
 int cli_parse_size(const char *s, uint64_t *out);
-/* "24h", "30m", "90s", "2d", plain seconds -> seconds; -1 if invalid. */
+/* "24h", "30m", "90s", "2d", plain seconds -> seconds; -1 if invalid, not
+ * positive, or longer than MF_DURATION_MAX_S (a year). */
+#define MF_DURATION_MAX_S (366L * 86400)
 int cli_parse_duration(const char *s, long *out);
 /* "host", "host:port", "[v6]:port". */
 int cli_parse_hostport(const char *s, char **host, unsigned *port);

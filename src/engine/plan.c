@@ -441,6 +441,16 @@ static int add_source(const struct plan_input *in, const struct imap_folder *f, 
 	memset(it, 0, sizeof(*it));
 	if (f->attrs & IMAP_ATTR_NONEXISTENT)
 		return 1;
+	if (f->attrs & IMAP_ATTR_UNUSABLE) {
+		it->pf.failed = 1;
+		if (!(it->pf.src_name = mf_strdup(f->name)) ||
+		    !(it->pf.display = mf_strdup(f->name)) ||
+		    set_note(it, "the server listed a folder name that cannot be used (%s), so "
+				 "that folder cannot be migrated",
+			     f->name))
+			return -1;
+		return 0;
+	}
 	if (!(rel = relative_name(in, f->name, delim, &is_root)))
 		return 1;
 	if (!(it->pf.src_name = mf_strdup(f->name)))

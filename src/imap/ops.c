@@ -70,7 +70,6 @@ struct list_ctx {
 	size_t n, cap;
 	int lsub;     /* collecting LSUB answers: mark folders subscribed */
 	int failed;   /* out of memory or a name we cannot take */
-	char bad[160];
 };
 
 static unsigned attr_bit(const char *a)
@@ -101,6 +100,27 @@ static struct imap_folder *find_folder(struct list_ctx *l, const char *name)
 	return NULL;
 }
 
+/* A printable stand-in for a name that cannot be used: its first 60 bytes
+ * with NUL and control bytes as '?', and what is wrong with it. */
+static int add_unusable(struct list_ctx *l, const struct imap_value *name)
+{
+	char shown[64];
+	size_t n = name->len < 60 ? name->len : 60;
+
+	for (size_t i = 0; i < n; i++)
+		shown[i] = (unsigned char)name->str[i] < 0x20 ? '?' : name->str[i];
+	shown[n] = 0;
+	if (mf_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v)) ||
+	    !(l->v[l->n].name = mf_sprintf("%s%s [%s]", shown, name->len > 60 ? "..." : "",
+					   memchr(name->str, 0, name->len) ? "contains NUL"
+									   : "over 1000 bytes")))
+		return -1;
+	l->v[l->n].attrs = IMAP_ATTR_UNUSABLE | IMAP_ATTR_NOSELECT;
+	l->v[l->n].delim = 0;
+	l->n++;
+	return 0;
+}
+
 static void on_list(struct imap_conn *c, const struct imap_response *r, void *aux)
 {
 	struct list_ctx *l = aux;
@@ -118,10 +138,12 @@ static void on_list(struct imap_conn *c, const struct imap_response *r, void *au
 	name = &a->items[2];
 	if (attrs->type != IMAP_LIST || (name->type != IMAP_STRING && name->type != IMAP_ATOM))
 		return;
-	if (name->len == 0 || memchr(name->str, 0, name->len) || name->len > 1000) {
-		l->failed = 1;
-		snprintf(l->bad, sizeof(l->bad), "the server listed a folder name we cannot use (%s)",
-			 name->len == 0 ? "empty" : name->len > 1000 ? "over 1000 bytes" : "contains NUL");
+	if (name->len == 0)
+		return; /* nothing to migrate, and no name to report it under */
+	if (memchr(name->str, 0, name->len) || name->len > 1000) {
+		/* that folder fails with a reason; the others go on */
+		if (!l->lsub && add_unusable(l, name) < 0)
+			l->failed = 1;
 		return;
 	}
 	for (size_t i = 0; i < attrs->len; i++)
@@ -173,8 +195,7 @@ static int list_pattern(struct imap_conn *c, struct list_ctx *l, const char *pat
 	if (!ok)
 		return -1;
 	if (l->failed)
-		return l->bad[0] ? mf_fail(err, MF_SCOPE_MAILBOX, MF_E_PROTO, "%s", l->bad)
-				 : mf_fail_nomem(err, MF_SCOPE_MAILBOX);
+		return mf_fail_nomem(err, MF_SCOPE_MAILBOX);
 	return 0;
 }
 

@@ -30,6 +30,8 @@ enum imap_attr {
 	IMAP_ATTR_ALL = 1 << 9,
 	IMAP_ATTR_FLAGGED = 1 << 10,
 	IMAP_ATTR_SUBSCRIBED = 1 << 11,
+	IMAP_ATTR_UNUSABLE = 1 << 12, /* ours: the name has a NUL or is over 1000 bytes;
+					 name holds a printable stand-in, never sent */
 };
 
 struct imap_folder {
