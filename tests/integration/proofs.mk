@@ -1,1 +1,7 @@
-# tests/integration/proofs.mk
+# tests/integration/proofs.mk: the proof suites of issue 5 (secrets, crashes,
+# disk, concurrency, bad input, resources).  MF_LONG_TESTS=1 runs their long
+# loops (see the top of each test).
+PROOF_TESTS = \
+	tests/integration/proof_lock.test
+TESTS += $(PROOF_TESTS)
+EXTRA_DIST += $(PROOF_TESTS) tests/integration/proof_lib.sh
