@@ -2,6 +2,8 @@
 # disk, concurrency, bad input, resources).  MF_LONG_TESTS=1 runs their long
 # loops (see the top of each test).
 PROOF_TESTS = \
-	tests/integration/proof_lock.test
+	tests/integration/proof_lock.test \
+	tests/integration/proof_csv.test
 TESTS += $(PROOF_TESTS)
 EXTRA_DIST += $(PROOF_TESTS) tests/integration/proof_lib.sh
+EXTRA_DIST += tests/data/proofs
