@@ -3,7 +3,8 @@
 # loops (see the top of each test).
 PROOF_TESTS = \
 	tests/integration/proof_lock.test \
-	tests/integration/proof_csv.test
+	tests/integration/proof_csv.test \
+	tests/integration/proof_secrets.test
 TESTS += $(PROOF_TESTS)
 EXTRA_DIST += $(PROOF_TESTS) tests/integration/proof_lib.sh
 EXTRA_DIST += tests/data/proofs
