@@ -7,7 +7,8 @@ PROOF_TESTS = \
 	tests/integration/proof_secrets.test \
 	tests/integration/proof_files.test \
 	tests/integration/proof_crash.test \
-	tests/integration/proof_disk.test
+	tests/integration/proof_disk.test \
+	tests/integration/proof_failalloc.test
 TESTS += $(PROOF_TESTS)
 EXTRA_DIST += $(PROOF_TESTS) tests/integration/proof_lib.sh
 EXTRA_DIST += tests/data/proofs
