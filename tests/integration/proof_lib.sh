@@ -20,6 +20,8 @@
 #   pf_wait_for SECONDS CMD...      polls CMD every 50 ms; 1 on timeout
 #   pf_long                 true when MF_LONG_TESTS is set (long loops)
 #   pf_sanitizer_report FILE        prints the first sanitizer report in FILE
+#   pf_sanitizer_clean [DESC]       a TAP line: no sanitizer report in any file
+#                           kept in $LAB (every pf_run's stderr is kept there)
 #
 # Everything lives in $LAB; nothing outside it is touched.
 
@@ -59,6 +61,7 @@ pf_run() {
 	out=$("$MAILFERRY" "$verb" "$name" --json "$@" 2>"$LAB/stderr")
 	rc=$?
 	err_out=$(cat "$LAB/stderr")
+	cat "$LAB/stderr" >>"$LAB/stderr.all"
 }
 
 jget() {
@@ -128,4 +131,12 @@ pf_long() {
 
 pf_sanitizer_report() {
 	grep -m1 -A8 -E 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error|SUMMARY: (Address|Leak|Undefined)' "$1"
+}
+
+pf_sanitizer_clean() {
+	local hits
+	hits=$(grep -rlE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' \
+		--exclude-dir=home --exclude-dir=raw "$LAB" 2>/dev/null)
+	is "$hits" "" "${1:-no sanitizer report (ASan, LSan, UBSan) in any output this test kept}"
+	[ -n "$hits" ] && diag "$(pf_sanitizer_report $hits | head -20)"
 }
