@@ -10,4 +10,4 @@ tests_fuzz_fuzz_session_fuzzer_SOURCES = tests/fuzz/fuzz_session.c
 tests_fuzz_fuzz_session_fuzzer_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_session_fuzzer_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_session_fuzzer_LDADD = $(MF_CORE_LIBS)
-EXTRA_DIST += tests/fuzz/corpus/fuzz_session tests/data/proofs/fuzz_session_seeds.py
+EXTRA_DIST += tests/fuzz/corpus/fuzz_session
