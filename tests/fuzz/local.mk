@@ -27,6 +27,7 @@ include tests/fuzz/fuzz_imap_parser.mk
 include tests/fuzz/fuzz_mutf7.mk
 include tests/fuzz/fuzz_csv.mk
 include tests/fuzz/fuzz_json.mk
+include tests/fuzz/fuzz_session.mk
 
 fuzz: $(FUZZ_TARGETS)
 .PHONY: fuzz
