@@ -23,39 +23,39 @@ struct ledger {
 };
 
 static const char schema[] =
-	"PRAGMA foreign_keys=ON;"
-	"CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS mailboxes(id INTEGER PRIMARY KEY, line INTEGER,"
-	" email TEXT NOT NULL UNIQUE COLLATE NOCASE, src_user TEXT NOT NULL, userroot TEXT,"
-	" tgt_user TEXT, state INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
-	" msgs_total INTEGER DEFAULT 0, msgs_done INTEGER DEFAULT 0,"
-	" bytes_total INTEGER DEFAULT 0, bytes_done INTEGER DEFAULT 0, skipped INTEGER DEFAULT 0,"
-	" first_synced INTEGER DEFAULT 0, last_synced INTEGER DEFAULT 0,"
-	" last_started INTEGER DEFAULT 0);"
-	"CREATE TABLE IF NOT EXISTS folders(id INTEGER PRIMARY KEY,"
-	" mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
-	" src_name TEXT NOT NULL, tgt_name TEXT, display TEXT,"
-	" src_uidvalidity INTEGER DEFAULT 0, src_uidnext INTEGER DEFAULT 0,"
-	" src_exists INTEGER DEFAULT 0, tgt_uidvalidity INTEGER DEFAULT 0,"
-	" tgt_reconcile_from INTEGER DEFAULT 0, excluded INTEGER DEFAULT 0, status TEXT,"
-	" msgs_total INTEGER DEFAULT 0, bytes_total INTEGER DEFAULT 0,"
-	" UNIQUE(mailbox_id, src_name));"
-	"CREATE TABLE IF NOT EXISTS messages(folder_id INTEGER NOT NULL"
-	" REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, tgt_uid INTEGER,"
-	" size INTEGER NOT NULL, internaldate INTEGER NOT NULL, idhash BLOB NOT NULL,"
-	" PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS skipped(folder_id INTEGER NOT NULL"
-	" REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, size INTEGER,"
-	" reason TEXT, ts INTEGER, PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, kind TEXT, dry_run INTEGER,"
-	" started INTEGER, ended INTEGER, result TEXT, msgs INTEGER, bytes INTEGER);"
-	"CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, ts INTEGER, mailbox_id INTEGER,"
-	" level TEXT, text TEXT);"
-	"CREATE TABLE IF NOT EXISTS steps(step INTEGER PRIMARY KEY, status INTEGER, summary TEXT,"
-	" updated INTEGER);"
-	"CREATE TABLE IF NOT EXISTS checks(step INTEGER, id TEXT, subject TEXT, status INTEGER,"
-	" title TEXT, detail TEXT, remedy TEXT, ts INTEGER, PRIMARY KEY(step, id, subject));"
-	"PRAGMA user_version=1;";
+        "PRAGMA foreign_keys=ON;"
+        "CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS mailboxes(id INTEGER PRIMARY KEY, line INTEGER,"
+        " email TEXT NOT NULL UNIQUE COLLATE NOCASE, src_user TEXT NOT NULL, userroot TEXT,"
+        " tgt_user TEXT, state INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+        " msgs_total INTEGER DEFAULT 0, msgs_done INTEGER DEFAULT 0,"
+        " bytes_total INTEGER DEFAULT 0, bytes_done INTEGER DEFAULT 0, skipped INTEGER DEFAULT 0,"
+        " first_synced INTEGER DEFAULT 0, last_synced INTEGER DEFAULT 0,"
+        " last_started INTEGER DEFAULT 0);"
+        "CREATE TABLE IF NOT EXISTS folders(id INTEGER PRIMARY KEY,"
+        " mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+        " src_name TEXT NOT NULL, tgt_name TEXT, display TEXT,"
+        " src_uidvalidity INTEGER DEFAULT 0, src_uidnext INTEGER DEFAULT 0,"
+        " src_exists INTEGER DEFAULT 0, tgt_uidvalidity INTEGER DEFAULT 0,"
+        " tgt_reconcile_from INTEGER DEFAULT 0, excluded INTEGER DEFAULT 0, status TEXT,"
+        " msgs_total INTEGER DEFAULT 0, bytes_total INTEGER DEFAULT 0,"
+        " UNIQUE(mailbox_id, src_name));"
+        "CREATE TABLE IF NOT EXISTS messages(folder_id INTEGER NOT NULL"
+        " REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, tgt_uid INTEGER,"
+        " size INTEGER NOT NULL, internaldate INTEGER NOT NULL, idhash BLOB NOT NULL,"
+        " PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS skipped(folder_id INTEGER NOT NULL"
+        " REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, size INTEGER,"
+        " reason TEXT, ts INTEGER, PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, kind TEXT, dry_run INTEGER,"
+        " started INTEGER, ended INTEGER, result TEXT, msgs INTEGER, bytes INTEGER);"
+        "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, ts INTEGER, mailbox_id INTEGER,"
+        " level TEXT, text TEXT);"
+        "CREATE TABLE IF NOT EXISTS steps(step INTEGER PRIMARY KEY, status INTEGER, summary TEXT,"
+        " updated INTEGER);"
+        "CREATE TABLE IF NOT EXISTS checks(step INTEGER, id TEXT, subject TEXT, status INTEGER,"
+        " title TEXT, detail TEXT, remedy TEXT, ts INTEGER, PRIMARY KEY(step, id, subject));"
+        "PRAGMA user_version=1;";
 
 /* ---------------------------------------------------------------- plumbing */
 
@@ -96,8 +96,9 @@ static int db_fail(struct ledger *l, int rc, const char *what, struct mf_err *er
 		break;
 	}
 	return mf_fail(err, MF_SCOPE_BATCH, code, "ledger: %s: %s", what,
-		       code == MF_E_NOSPC ? "no space left on device"
-					  : (l && l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc)));
+	               code == MF_E_NOSPC
+	                       ? "no space left on device"
+	                       : (l && l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc)));
 }
 
 /* The mutex is recursive: a transaction holds it from ledger_begin() to
@@ -183,9 +184,9 @@ int ledger_open(const char *path, struct ledger **out, struct mf_err *err)
 		pthread_mutexattr_destroy(&a);
 	}
 	rc = sqlite3_open_v2(path, &l->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
-				     SQLITE_OPEN_FULLMUTEX,
-			     NULL);
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
+	                             SQLITE_OPEN_FULLMUTEX,
+	                     NULL);
 	if (rc != SQLITE_OK) {
 		db_fail(l, rc, path, err);
 		ledger_close(l);
@@ -277,9 +278,10 @@ int ledger_setting_set(struct ledger *l, const char *key, const char *value, str
 	if (!value)
 		return ledger_setting_del(l, key, err);
 	lock(l);
-	ret = prepare(l, "INSERT INTO settings(key, value) VALUES(?, ?)"
-			 " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-		      &st, err);
+	ret = prepare(l,
+	              "INSERT INTO settings(key, value) VALUES(?, ?)"
+	              " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+	              &st, err);
 	if (!ret) {
 		bind_text(st, 1, key);
 		bind_text(st, 2, value);
@@ -309,7 +311,7 @@ int ledger_setting_del(struct ledger *l, const char *key, struct mf_err *err)
 const char *mbx_state_name(enum mbx_state s)
 {
 	static const char *const names[] = {"Queued", "Connecting", "Syncing",
-					    "Synced", "Failed",     "Stopped"};
+	                                    "Synced", "Failed",     "Stopped"};
 
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
@@ -337,12 +339,13 @@ int ledger_mailbox_put(struct ledger *l, struct ledger_mailbox *m, struct mf_err
 	int ret;
 
 	lock(l);
-	ret = prepare(l, "INSERT INTO mailboxes(line, email, src_user, userroot, tgt_user)"
-			 " VALUES(?, ?, ?, ?, ?) ON CONFLICT(email) DO UPDATE SET"
-			 " line=excluded.line, src_user=excluded.src_user,"
-			 " userroot=excluded.userroot, tgt_user=excluded.tgt_user"
-			 " RETURNING id",
-		      &st, err);
+	ret = prepare(l,
+	              "INSERT INTO mailboxes(line, email, src_user, userroot, tgt_user)"
+	              " VALUES(?, ?, ?, ?, ?) ON CONFLICT(email) DO UPDATE SET"
+	              " line=excluded.line, src_user=excluded.src_user,"
+	              " userroot=excluded.userroot, tgt_user=excluded.tgt_user"
+	              " RETURNING id",
+	              &st, err);
 	if (!ret) {
 		sqlite3_bind_int(st, 1, (int)m->line);
 		bind_text(st, 2, m->email);
@@ -418,8 +421,7 @@ int ledger_mailboxes(struct ledger *l, struct ledger_mailbox **out, size_t *n, s
 	return 0;
 }
 
-int ledger_mailbox_get(struct ledger *l, int64_t id, struct ledger_mailbox *out,
-		       struct mf_err *err)
+int ledger_mailbox_get(struct ledger *l, int64_t id, struct ledger_mailbox *out, struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int rc, ret = 0;
@@ -446,7 +448,7 @@ int ledger_mailbox_get(struct ledger *l, int64_t id, struct ledger_mailbox *out,
 }
 
 int ledger_mailboxes_retain(struct ledger *l, char *const *keep, size_t n, size_t *removed,
-			    struct mf_err *err)
+                            struct mf_err *err)
 {
 	struct ledger_mailbox *all;
 	size_t cnt, gone = 0;
@@ -464,7 +466,8 @@ int ledger_mailboxes_retain(struct ledger *l, char *const *keep, size_t n, size_
 			continue;
 		lock(l);
 		if (prepare(l, "DELETE FROM mailboxes WHERE id=?", &st, err) ||
-		    (sqlite3_bind_int64(st, 1, all[i].id), step_done(l, st, "remove mailbox", err))) {
+		    (sqlite3_bind_int64(st, 1, all[i].id),
+		     step_done(l, st, "remove mailbox", err))) {
 			unlock(l);
 			ledger_mailboxes_free(all, cnt);
 			return -1;
@@ -477,17 +480,17 @@ int ledger_mailboxes_retain(struct ledger *l, char *const *keep, size_t n, size_
 	return 0;
 }
 
-int ledger_mailbox_set_state(struct ledger *l, int64_t id, enum mbx_state state,
-			     const char *error, struct mf_err *err)
+int ledger_mailbox_set_state(struct ledger *l, int64_t id, enum mbx_state state, const char *error,
+                             struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int ret;
 
 	lock(l);
 	ret = prepare(l,
-		      "UPDATE mailboxes SET state=?, last_error=?,"
-		      " last_started=CASE WHEN ?=1 THEN ? ELSE last_started END WHERE id=?",
-		      &st, err);
+	              "UPDATE mailboxes SET state=?, last_error=?,"
+	              " last_started=CASE WHEN ?=1 THEN ? ELSE last_started END WHERE id=?",
+	              &st, err);
 	if (!ret) {
 		sqlite3_bind_int(st, 1, (int)state);
 		bind_text(st, 2, error);
@@ -501,19 +504,20 @@ int ledger_mailbox_set_state(struct ledger *l, int64_t id, enum mbx_state state,
 }
 
 int ledger_mailbox_set_totals(struct ledger *l, int64_t id, uint64_t msgs_total, uint64_t msgs_done,
-			      uint64_t bytes_total, uint64_t bytes_done, uint64_t skipped,
-			      int synced_now, struct mf_err *err)
+                              uint64_t bytes_total, uint64_t bytes_done, uint64_t skipped,
+                              int synced_now, struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int ret;
 
 	lock(l);
-	ret = prepare(l,
-		      "UPDATE mailboxes SET msgs_total=?1, msgs_done=?2, bytes_total=?3, bytes_done=?4,"
-		      " skipped=?5, last_synced=CASE WHEN ?6 THEN ?7 ELSE last_synced END,"
-		      " first_synced=CASE WHEN ?6 AND first_synced=0 THEN ?7 ELSE first_synced END"
-		      " WHERE id=?8",
-		      &st, err);
+	ret = prepare(
+	        l,
+	        "UPDATE mailboxes SET msgs_total=?1, msgs_done=?2, bytes_total=?3, bytes_done=?4,"
+	        " skipped=?5, last_synced=CASE WHEN ?6 THEN ?7 ELSE last_synced END,"
+	        " first_synced=CASE WHEN ?6 AND first_synced=0 THEN ?7 ELSE first_synced END"
+	        " WHERE id=?8",
+	        &st, err);
 	if (!ret) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)msgs_total);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)msgs_done);
@@ -548,7 +552,7 @@ void ledger_folders_free(struct ledger_folder *v, size_t n)
 }
 
 #define FOLDER_COLUMNS                                                                             \
-	"id, mailbox_id, src_name, tgt_name, display, src_uidvalidity, src_uidnext, src_exists,"  \
+	"id, mailbox_id, src_name, tgt_name, display, src_uidvalidity, src_uidnext, src_exists,"   \
 	" tgt_uidvalidity, tgt_reconcile_from, excluded, status, msgs_total, bytes_total"
 
 static int read_folder_row(sqlite3_stmt *st, struct ledger_folder *f)
@@ -579,11 +583,13 @@ int ledger_folder_put(struct ledger *l, struct ledger_folder *f, struct mf_err *
 	int rc, ret;
 
 	lock(l);
-	ret = prepare(l, "INSERT INTO folders(mailbox_id, src_name, tgt_name, display, excluded, status)"
-			 " VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(mailbox_id, src_name) DO UPDATE SET"
-			 " tgt_name=excluded.tgt_name, display=excluded.display,"
-			 " excluded=excluded.excluded, status=excluded.status",
-		      &st, err);
+	ret = prepare(
+	        l,
+	        "INSERT INTO folders(mailbox_id, src_name, tgt_name, display, excluded, status)"
+	        " VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(mailbox_id, src_name) DO UPDATE SET"
+	        " tgt_name=excluded.tgt_name, display=excluded.display,"
+	        " excluded=excluded.excluded, status=excluded.status",
+	        &st, err);
 	if (!ret) {
 		sqlite3_bind_int64(st, 1, f->mailbox_id);
 		bind_text(st, 2, f->src_name);
@@ -594,8 +600,10 @@ int ledger_folder_put(struct ledger *l, struct ledger_folder *f, struct mf_err *
 		ret = step_done(l, st, "store folder", err);
 	}
 	if (!ret)
-		ret = prepare(l, "SELECT " FOLDER_COLUMNS " FROM folders WHERE mailbox_id=? AND src_name=?",
-			      &st, err);
+		ret = prepare(l,
+		              "SELECT " FOLDER_COLUMNS
+		              " FROM folders WHERE mailbox_id=? AND src_name=?",
+		              &st, err);
 	if (!ret) {
 		sqlite3_bind_int64(st, 1, f->mailbox_id);
 		bind_text(st, 2, f->src_name);
@@ -615,7 +623,7 @@ int ledger_folder_put(struct ledger *l, struct ledger_folder *f, struct mf_err *
 }
 
 int ledger_folders(struct ledger *l, int64_t mailbox_id, struct ledger_folder **out, size_t *n,
-		   struct mf_err *err)
+                   struct mf_err *err)
 {
 	struct ledger_folder *v = NULL;
 	size_t cap = 0, cnt = 0;
@@ -626,7 +634,7 @@ int ledger_folders(struct ledger *l, int64_t mailbox_id, struct ledger_folder **
 	*n = 0;
 	lock(l);
 	if (prepare(l, "SELECT " FOLDER_COLUMNS " FROM folders WHERE mailbox_id=? ORDER BY display",
-		    &st, err)) {
+	            &st, err)) {
 		unlock(l);
 		return -1;
 	}
@@ -658,10 +666,10 @@ int ledger_folder_update(struct ledger *l, const struct ledger_folder *f, struct
 
 	lock(l);
 	ret = prepare(l,
-		      "UPDATE folders SET src_uidvalidity=?, src_uidnext=?, src_exists=?,"
-		      " tgt_uidvalidity=?, tgt_reconcile_from=?, status=?, msgs_total=?,"
-		      " bytes_total=?, tgt_name=? WHERE id=?",
-		      &st, err);
+	              "UPDATE folders SET src_uidvalidity=?, src_uidnext=?, src_exists=?,"
+	              " tgt_uidvalidity=?, tgt_reconcile_from=?, status=?, msgs_total=?,"
+	              " bytes_total=?, tgt_name=? WHERE id=?",
+	              &st, err);
 	if (!ret) {
 		sqlite3_bind_int64(st, 1, f->src_uidvalidity);
 		sqlite3_bind_int64(st, 2, f->src_uidnext);
@@ -682,14 +690,15 @@ int ledger_folder_update(struct ledger *l, const struct ledger_folder *f, struct
 /* ---------------------------------------------------------------- messages */
 
 static int insert_msgs(struct ledger *l, int64_t folder_id, const struct ledger_msg *m, size_t n,
-		       struct mf_err *err)
+                       struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prepare(l, "INSERT OR REPLACE INTO messages(folder_id, src_uid, tgt_uid, size,"
-		       " internaldate, idhash) VALUES(?, ?, ?, ?, ?, ?)",
-		    &st, err))
+	if (prepare(l,
+	            "INSERT OR REPLACE INTO messages(folder_id, src_uid, tgt_uid, size,"
+	            " internaldate, idhash) VALUES(?, ?, ?, ?, ?, ?)",
+	            &st, err))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_bind_int64(st, 1, folder_id);
@@ -713,7 +722,7 @@ static int insert_msgs(struct ledger *l, int64_t folder_id, const struct ledger_
 }
 
 int ledger_msgs_add(struct ledger *l, int64_t folder_id, const struct ledger_msg *m, size_t n,
-		    struct mf_err *err)
+                    struct mf_err *err)
 {
 	int rc;
 
@@ -733,7 +742,7 @@ int ledger_msgs_add(struct ledger *l, int64_t folder_id, const struct ledger_msg
 }
 
 int ledger_msgs(struct ledger *l, int64_t folder_id, struct ledger_msg **out, size_t *n,
-		struct mf_err *err)
+                struct mf_err *err)
 {
 	struct ledger_msg *v = NULL;
 	size_t cap = 0, cnt = 0;
@@ -743,9 +752,10 @@ int ledger_msgs(struct ledger *l, int64_t folder_id, struct ledger_msg **out, si
 	*out = NULL;
 	*n = 0;
 	lock(l);
-	if (prepare(l, "SELECT src_uid, tgt_uid, size, internaldate, idhash FROM messages"
-		       " WHERE folder_id=? ORDER BY src_uid",
-		    &st, err)) {
+	if (prepare(l,
+	            "SELECT src_uid, tgt_uid, size, internaldate, idhash FROM messages"
+	            " WHERE folder_id=? ORDER BY src_uid",
+	            &st, err)) {
 		unlock(l);
 		return -1;
 	}
@@ -790,7 +800,7 @@ static int find_pair(const uint32_t (*pairs)[2], size_t n, uint32_t old, uint32_
 }
 
 int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
-		      const uint32_t (*pairs)[2], size_t n, int drop_unlisted, struct mf_err *err)
+                      const uint32_t (*pairs)[2], size_t n, int drop_unlisted, struct mf_err *err)
 {
 	struct ledger_msg *rows;
 	size_t cnt, kept = 0;
@@ -839,14 +849,14 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 }
 
 int ledger_msgs_count(struct ledger *l, int64_t folder_id, uint64_t *count, uint64_t *bytes,
-		      struct mf_err *err)
+                      struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int rc, ret = 0;
 
 	lock(l);
-	if (prepare(l, "SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE folder_id=?", &st,
-		    err)) {
+	if (prepare(l, "SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE folder_id=?",
+	            &st, err)) {
 		unlock(l);
 		return -1;
 	}
@@ -866,15 +876,16 @@ int ledger_msgs_count(struct ledger *l, int64_t folder_id, uint64_t *count, uint
 /* ---------------------------------------------------------------- skipped */
 
 int ledger_skip_add(struct ledger *l, int64_t folder_id, uint32_t src_uid, uint64_t size,
-		    const char *reason, struct mf_err *err)
+                    const char *reason, struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int ret;
 
 	lock(l);
-	ret = prepare(l, "INSERT OR REPLACE INTO skipped(folder_id, src_uid, size, reason, ts)"
-			 " VALUES(?, ?, ?, ?, ?)",
-		      &st, err);
+	ret = prepare(l,
+	              "INSERT OR REPLACE INTO skipped(folder_id, src_uid, size, reason, ts)"
+	              " VALUES(?, ?, ?, ?, ?)",
+	              &st, err);
 	if (!ret) {
 		sqlite3_bind_int64(st, 1, folder_id);
 		sqlite3_bind_int64(st, 2, src_uid);
@@ -902,17 +913,17 @@ int ledger_skips_clear(struct ledger *l, int64_t folder_id, struct mf_err *err)
 	return ret;
 }
 
-int ledger_skipped_count(struct ledger *l, int64_t mailbox_id, uint64_t *count,
-			 struct mf_err *err)
+int ledger_skipped_count(struct ledger *l, int64_t mailbox_id, uint64_t *count, struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int rc, ret = 0;
 
 	*count = 0;
 	lock(l);
-	if (prepare(l, "SELECT count(*) FROM skipped s JOIN folders f ON f.id=s.folder_id"
-		       " WHERE f.mailbox_id=?",
-		    &st, err)) {
+	if (prepare(l,
+	            "SELECT count(*) FROM skipped s JOIN folders f ON f.id=s.folder_id"
+	            " WHERE f.mailbox_id=?",
+	            &st, err)) {
 		unlock(l);
 		return -1;
 	}
@@ -928,7 +939,7 @@ int ledger_skipped_count(struct ledger *l, int64_t mailbox_id, uint64_t *count,
 }
 
 int ledger_skipped_uids(struct ledger *l, int64_t folder_id, uint32_t **out, size_t *n,
-			struct mf_err *err)
+                        struct mf_err *err)
 {
 	uint32_t *v = NULL;
 	size_t cap = 0, cnt = 0;
@@ -938,7 +949,8 @@ int ledger_skipped_uids(struct ledger *l, int64_t folder_id, uint32_t **out, siz
 	*out = NULL;
 	*n = 0;
 	lock(l);
-	if (prepare(l, "SELECT src_uid FROM skipped WHERE folder_id=? ORDER BY src_uid", &st, err)) {
+	if (prepare(l, "SELECT src_uid FROM skipped WHERE folder_id=? ORDER BY src_uid", &st,
+	            err)) {
 		unlock(l);
 		return -1;
 	}
@@ -973,7 +985,7 @@ void ledger_skips_free(struct ledger_skip *v, size_t n)
 }
 
 int ledger_skips(struct ledger *l, int64_t mailbox_id, struct ledger_skip **out, size_t *n,
-		 struct mf_err *err)
+                 struct mf_err *err)
 {
 	struct ledger_skip *v = NULL;
 	size_t cap = 0, cnt = 0;
@@ -983,10 +995,11 @@ int ledger_skips(struct ledger *l, int64_t mailbox_id, struct ledger_skip **out,
 	*out = NULL;
 	*n = 0;
 	lock(l);
-	if (prepare(l, "SELECT s.folder_id, s.src_uid, s.size, s.reason, f.display FROM skipped s"
-		       " JOIN folders f ON f.id=s.folder_id WHERE f.mailbox_id=?"
-		       " ORDER BY f.display, s.src_uid",
-		    &st, err)) {
+	if (prepare(l,
+	            "SELECT s.folder_id, s.src_uid, s.size, s.reason, f.display FROM skipped s"
+	            " JOIN folders f ON f.id=s.folder_id WHERE f.mailbox_id=?"
+	            " ORDER BY f.display, s.src_uid",
+	            &st, err)) {
 		unlock(l);
 		return -1;
 	}
@@ -1022,14 +1035,14 @@ int ledger_skips(struct ledger *l, int64_t mailbox_id, struct ledger_skip **out,
 /* ---------------------------------------------------------------- runs, events */
 
 int ledger_run_start(struct ledger *l, const char *kind, int dry_run, int64_t *run_id,
-		     struct mf_err *err)
+                     struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int ret;
 
 	lock(l);
-	ret = prepare(l, "INSERT INTO runs(kind, dry_run, started) VALUES(?, ?, ?) RETURNING id", &st,
-		      err);
+	ret = prepare(l, "INSERT INTO runs(kind, dry_run, started) VALUES(?, ?, ?) RETURNING id",
+	              &st, err);
 	if (!ret) {
 		bind_text(st, 1, kind);
 		sqlite3_bind_int(st, 2, dry_run);
@@ -1043,7 +1056,7 @@ int ledger_run_start(struct ledger *l, const char *kind, int dry_run, int64_t *r
 }
 
 int ledger_run_end(struct ledger *l, int64_t run_id, const char *result, uint64_t msgs,
-		   uint64_t bytes, struct mf_err *err)
+                   uint64_t bytes, struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int ret;
@@ -1069,9 +1082,10 @@ int ledger_last_run_end(struct ledger *l, const char *kind, int64_t *when, struc
 
 	*when = 0;
 	lock(l);
-	if (prepare(l, "SELECT coalesce(max(ended), 0) FROM runs WHERE kind=? AND dry_run=0"
-		       " AND result IN ('synced', 'partial')",
-		    &st, err)) {
+	if (prepare(l,
+	            "SELECT coalesce(max(ended), 0) FROM runs WHERE kind=? AND dry_run=0"
+	            " AND result IN ('synced', 'partial')",
+	            &st, err)) {
 		unlock(l);
 		return -1;
 	}
@@ -1087,14 +1101,14 @@ int ledger_last_run_end(struct ledger *l, const char *kind, int64_t *when, struc
 }
 
 int ledger_event(struct ledger *l, int64_t mailbox_id, const char *level, const char *text,
-		 struct mf_err *err)
+                 struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int ret;
 
 	lock(l);
 	ret = prepare(l, "INSERT INTO events(ts, mailbox_id, level, text) VALUES(?, ?, ?, ?)", &st,
-		      err);
+	              err);
 	if (!ret) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
 		if (mailbox_id)
@@ -1119,15 +1133,16 @@ const char *step_status_name(enum step_status s)
 }
 
 int ledger_step_set(struct ledger *l, int step, enum step_status stt, const char *summary,
-		    struct mf_err *err)
+                    struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int ret;
 
 	lock(l);
-	ret = prepare(l, "INSERT OR REPLACE INTO steps(step, status, summary, updated)"
-			 " VALUES(?, ?, ?, ?)",
-		      &st, err);
+	ret = prepare(l,
+	              "INSERT OR REPLACE INTO steps(step, status, summary, updated)"
+	              " VALUES(?, ?, ?, ?)",
+	              &st, err);
 	if (!ret) {
 		sqlite3_bind_int(st, 1, step);
 		sqlite3_bind_int(st, 2, (int)stt);
@@ -1140,7 +1155,7 @@ int ledger_step_set(struct ledger *l, int step, enum step_status stt, const char
 }
 
 int ledger_step_get(struct ledger *l, int step, enum step_status *stt, char **summary,
-		    int64_t *updated, struct mf_err *err)
+                    int64_t *updated, struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int rc, ret = 0;
@@ -1176,9 +1191,10 @@ int ledger_check_put(struct ledger *l, const struct ledger_check *c, struct mf_e
 	int ret;
 
 	lock(l);
-	ret = prepare(l, "INSERT OR REPLACE INTO checks(step, id, subject, status, title, detail,"
-			 " remedy, ts) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-		      &st, err);
+	ret = prepare(l,
+	              "INSERT OR REPLACE INTO checks(step, id, subject, status, title, detail,"
+	              " remedy, ts) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+	              &st, err);
 	if (!ret) {
 		sqlite3_bind_int(st, 1, c->step);
 		bind_text(st, 2, c->id);
@@ -1207,7 +1223,7 @@ void ledger_checks_free(struct ledger_check *v, size_t n)
 }
 
 int ledger_checks(struct ledger *l, int step, struct ledger_check **out, size_t *n,
-		  struct mf_err *err)
+                  struct mf_err *err)
 {
 	struct ledger_check *v = NULL;
 	size_t cap = 0, cnt = 0;
@@ -1217,9 +1233,10 @@ int ledger_checks(struct ledger *l, int step, struct ledger_check **out, size_t 
 	*out = NULL;
 	*n = 0;
 	lock(l);
-	if (prepare(l, "SELECT step, id, subject, status, title, detail, remedy, ts FROM checks"
-		       " WHERE ?1=0 OR step=?1 ORDER BY step, id, subject",
-		    &st, err)) {
+	if (prepare(l,
+	            "SELECT step, id, subject, status, title, detail, remedy, ts FROM checks"
+	            " WHERE ?1=0 OR step=?1 ORDER BY step, id, subject",
+	            &st, err)) {
 		unlock(l);
 		return -1;
 	}
