@@ -822,7 +822,6 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 {
 	struct ledger_msg *rows;
 	size_t cnt, kept = 0;
-	sqlite3_stmt *st;
 	int own_txn, ret = 0;
 
 	lock(l);
@@ -847,12 +846,8 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 		unlock(l);
 		return -1;
 	}
-	ret = prepare(l, "DELETE FROM messages WHERE folder_id=?", &st, err);
-	if (!ret) {
-		sqlite3_bind_int64(st, 1, folder_id);
-		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(l, SQLITE_ERROR, "remap", err);
-		sqlite3_finalize(st);
-	}
+	ret = write_stmt(l, "remap", "DELETE FROM messages WHERE folder_id=?",
+	                 ARGS(arg_int(folder_id)), err); /* inside the transaction */
 	if (!ret)
 		ret = insert_msgs(l, folder_id, rows, kept, err);
 	free(rows);
