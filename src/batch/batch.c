@@ -521,17 +521,27 @@ static const char *secret_file_name(const char *which)
 	return NULL;
 }
 
-int batch_set_secret(struct mf_batch *b, const char *which, const struct mf_secret *s,
-                     struct mf_err *err)
+/* The file of a stored secret ("source-admin", "target-admin", "client"):
+ * *path malloc'd. */
+static int secret_path(struct mf_batch *b, const char *which, char **path, struct mf_err *err)
 {
 	const char *name = secret_file_name(which);
-	char *path;
-	int rc;
 
 	if (!name)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_INTERNAL, "unknown secret %s", which);
-	if (!(path = batch_file(b, name)))
+	if (!(*path = batch_file(b, name)))
 		return mf_fail_nomem(err, MF_SCOPE_BATCH);
+	return 0;
+}
+
+int batch_set_secret(struct mf_batch *b, const char *which, const struct mf_secret *s,
+                     struct mf_err *err)
+{
+	char *path;
+	int rc;
+
+	if (secret_path(b, which, &path, err))
+		return -1;
 	rc = store_secret_file(path, s, err);
 	free(path);
 	return rc;
@@ -540,15 +550,12 @@ int batch_set_secret(struct mf_batch *b, const char *which, const struct mf_secr
 int batch_get_secret(struct mf_batch *b, const char *which, struct mf_secret **out,
                      struct mf_err *err)
 {
-	const char *name = secret_file_name(which);
 	char *path;
 	int rc;
 
 	*out = NULL;
-	if (!name)
-		return mf_fail(err, MF_SCOPE_BATCH, MF_E_INTERNAL, "unknown secret %s", which);
-	if (!(path = batch_file(b, name)))
-		return mf_fail_nomem(err, MF_SCOPE_BATCH);
+	if (secret_path(b, which, &path, err))
+		return -1;
 	rc = load_secret_file(path, out, err);
 	free(path);
 	return rc;
