@@ -208,12 +208,12 @@ int cli_secret_from_file(const char *path, struct mf_secret **out, struct mf_err
 	*out = NULL;
 	if (others < 0)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_NOTFOUND, "cannot read %s: %s", path,
-			       strerror(errno));
+		               strerror(errno));
 	if (others)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "%s can be read by other users; make it private first "
-			       "(chmod 600 %s)",
-			       path, path);
+		               "%s can be read by other users; make it private first "
+		               "(chmod 600 %s)",
+		               path, path);
 	buf_init(&b, 65536);
 	if (fs_read_file(path, &b, 65536, err)) {
 		buf_free_secure(&b);
@@ -228,8 +228,8 @@ int cli_secret_from_env(const char *var, struct mf_secret **out, struct mf_err *
 
 	*out = NULL;
 	if (!v)
-		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG, "the environment variable %s is not set",
-			       var);
+		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
+		               "the environment variable %s is not set", var);
 	*out = secret_new(v, strlen(v));
 	return *out ? 0 : mf_fail_nomem(err, MF_SCOPE_BATCH);
 }
@@ -244,8 +244,8 @@ int cli_secret_prompt(const char *prompt, struct mf_secret **out, struct mf_err 
 	*out = NULL;
 	if (fd < 0)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "no terminal to ask for the password; use a password file or "
-			       "an environment variable");
+		               "no terminal to ask for the password; use a password file or "
+		               "an environment variable");
 	(void)!write(fd, prompt, strlen(prompt));
 	tcgetattr(fd, &old);
 	quiet = old;
@@ -271,7 +271,7 @@ int cli_open_batch(const char *name, unsigned flags, int json, struct mf_batch *
 	*b = NULL;
 	if (!name)
 		return cli_fail_msg(json, MF_EXIT_USAGE,
-				    "which batch? name it (e.g. 'mailferry status NAME')");
+		                    "which batch? name it (e.g. 'mailferry status NAME')");
 	if (batch_open(name, flags, b, &err))
 		return cli_fail(json, &err);
 	return 0;
@@ -325,7 +325,8 @@ void cli_print_csv_problems(const struct csvin_result *r, const char *path, int 
 			json_w_kv_str(&w, "file", path);
 			json_w_kv_uint(&w, "line", p->line);
 			json_w_kv_uint(&w, "column", p->column);
-			json_w_kv_str(&w, "severity", p->severity == CSVIN_ERROR ? "error" : "warning");
+			json_w_kv_str(&w, "severity",
+			              p->severity == CSVIN_ERROR ? "error" : "warning");
 			json_w_kv_str(&w, "message", p->text);
 			jsonl_end(&w, &line);
 			continue;
@@ -333,7 +334,7 @@ void cli_print_csv_problems(const struct csvin_result *r, const char *path, int 
 		buf_reset(&text);
 		if (csvin_problem_format(p, &text) == 0)
 			fprintf(stderr, "%s: %s%s\n", path,
-				p->severity == CSVIN_WARNING ? "warning: " : "", text.data);
+			        p->severity == CSVIN_WARNING ? "warning: " : "", text.data);
 	}
 	buf_free(&text);
 }
