@@ -14,6 +14,7 @@
 
 #include "batch.h"
 #include "batch/csvin.h"
+#include "checks.h"
 #include "cli/cliutil.h"
 #include "exitcodes.h"
 #include "util/buf.h"
@@ -307,6 +308,28 @@ void jsonl_end(struct json_w *w, struct mf_buf *line)
 		pthread_mutex_unlock(&out_lock);
 	}
 	buf_free(line);
+}
+
+void jsonl_check_fields(struct json_w *w, const struct mf_check *c)
+{
+	json_w_kv_int(w, "step", c->step);
+	json_w_kv_str(w, "id", c->id);
+	json_w_kv_str(w, "subject", c->subject);
+	json_w_kv_str(w, "status", check_status_name(c->status));
+	json_w_kv_str(w, "title", c->title);
+	json_w_kv_str(w, "detail", c->detail);
+	json_w_kv_str(w, "remedy", c->remedy);
+}
+
+/* ---------------------------------------------------------------- signals */
+
+void cli_block_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigprocmask(SIG_BLOCK, set, NULL);
 }
 
 void cli_print_csv_problems(const struct csvin_result *r, const char *path, int json)

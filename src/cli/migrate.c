@@ -387,11 +387,7 @@ static int run_command(int argc, char **argv, struct cli_globals *g, enum mf_run
 		batch_close(b);
 		return cli_fail(a.json, &err);
 	}
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	cli_block_stop_signals(&sigs);
 	for (;;) {
 		rc = run_once(b, &a, &sigs, &stop_all);
 		if (!a.every_s || stop_all || rc == MF_EXIT_RESUMABLE)
