@@ -74,33 +74,13 @@ static int step3_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step3_def);
 }
 
-static void step3_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step3_key(struct ui *ui, void *p, int key)
-{
-	return step_key(ui, p, key);
-}
-
-static void step3_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step3_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step3_screen = {
         .title = "Step 3",
         .init = step3_init,
-        .draw = step3_draw,
-        .key = step3_key,
-        .event = step3_event,
-        .fini = step3_fini,
+        .draw = step_draw,
+        .key = step_key,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "Users should know what will happen and when. The checks list who is affected and "
                 "how big each mailbox (and its Trash) is; Send notices delivers your notice into "

@@ -98,33 +98,13 @@ static int step11_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step11_def);
 }
 
-static void step11_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step11_key(struct ui *ui, void *p, int key)
-{
-	return step_key(ui, p, key);
-}
-
-static void step11_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step11_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step11_screen = {
         .title = "Step 11",
         .init = step11_init,
-        .draw = step11_draw,
-        .key = step11_key,
-        .event = step11_event,
-        .fini = step11_fini,
+        .draw = step_draw,
+        .key = step_key,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "Tell users their mail has moved: a welcome message is delivered into every target "
                 "INBOX. Finishing the batch wipes the stored credentials (CSV passwords, admin "

@@ -148,8 +148,10 @@ int step_init(struct ui *ui, struct step_screen *s, const struct step_def *def)
 	return 0;
 }
 
-void step_fini(struct ui *ui, struct step_screen *s)
+void step_fini(struct ui *ui, void *state)
 {
+	struct step_screen *s = state;
+
 	(void)ui;
 	ui_form_wipe(&s->form); /* typed passwords must not linger */
 	ui_list_free(&s->checks);
@@ -173,8 +175,9 @@ static void draw_status(struct ui *ui, struct step_screen *s, int y, int x, int 
 	}
 }
 
-void step_draw(struct ui *ui, struct step_screen *s, struct ui_rect a)
+void step_draw(struct ui *ui, void *state, struct ui_rect a)
 {
+	struct step_screen *s = state;
 	int step = s->def->step, y = a.y, x = a.x + 1, w = a.w - 2, lines, rest, fh;
 	const char *purpose = checks_step_purpose(step);
 	char note[600] = "";
@@ -299,8 +302,10 @@ static int cross(struct step_screen *s, int key)
 	return 0;
 }
 
-int step_key(struct ui *ui, struct step_screen *s, int key)
+int step_key(struct ui *ui, void *state, int key)
 {
+	struct step_screen *s = state;
+
 	if (cross(s, key))
 		return 1;
 	if (key == 'r' || key == 'R' || key == UI_KEY_F(5)) {
@@ -310,8 +315,10 @@ int step_key(struct ui *ui, struct step_screen *s, int key)
 	return 0;
 }
 
-void step_event(struct ui *ui, struct step_screen *s, struct ui_widget *wd, enum ui_kr what)
+void step_event(struct ui *ui, void *state, struct ui_widget *wd, enum ui_kr what)
 {
+	struct step_screen *s = state;
+
 	if (wd == &s->form.base && what == UI_KR_CHANGED) {
 		s->dirty = 1;
 		return;
