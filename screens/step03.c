@@ -19,14 +19,8 @@ static int buttons(struct step_screen *s, int n)
 	return step_button(s, n, B_NOTICES, "Send notices");
 }
 
-static void send_now(struct ui *ui, void *arg)
-{
-	struct step_screen *s = arg;
-	struct mf_err err;
-
-	if (wiz_action_start(s->w, WIZ_ACT_NOTICES, &err) < 0)
-		ui_message(ui, "Cannot send the notices", err.msg, NULL, NULL);
-}
+static const struct step_action send_notices = {WIZ_ACT_NOTICES, "Send the notices?", "Send",
+                                                "Cannot send the notices"};
 
 static void button(struct ui *ui, struct step_screen *s, int id)
 {
@@ -52,7 +46,7 @@ static void button(struct ui *ui, struct step_screen *s, int id)
 	         "source (IMAP APPEND: no SMTP needed), where users still read their mail.%s",
 	         set->notice_template, rows,
 	         wiz_dry_mode(s->w) ? "\n\nDry-run mode: nothing is delivered." : "");
-	confirm_action(ui, "Send the notices?", text, "Send", send_now, s);
+	step_confirm_action(ui, s, &send_notices, text);
 }
 
 static void note(struct step_screen *s, char *out, size_t n)

@@ -95,6 +95,29 @@ int step_button(struct step_screen *s, int n, int id, const char *label)
 	return n + 1;
 }
 
+/* One question at a time: the action its answer starts. */
+static struct {
+	struct wiz *w;
+	const struct step_action *a;
+} asked;
+
+static void start_action(struct ui *ui, void *arg)
+{
+	struct mf_err err;
+
+	(void)arg;
+	if (wiz_action_start(asked.w, asked.a->act, &err) < 0)
+		ui_message(ui, asked.a->cannot, err.msg, NULL, NULL);
+}
+
+void step_confirm_action(struct ui *ui, struct step_screen *s, const struct step_action *a,
+                         const char *text)
+{
+	asked.w = s->w;
+	asked.a = a;
+	confirm_action(ui, a->question, text, a->yes, start_action, NULL);
+}
+
 static void build_fields(struct step_screen *s)
 {
 	const struct mf_batch_settings *set = wiz_settings(s->w);

@@ -63,6 +63,17 @@ void step_reload(struct step_screen *s);
 /* Adds a button. */
 int step_button(struct step_screen *s, int n, int id, const char *label);
 
+/* A step's action (notices, welcome, finish) behind a confirmation. */
+struct step_action {
+	enum wiz_action act;
+	const char *question; /* the confirmation's title */
+	const char *yes;      /* its button */
+	const char *cannot;   /* the title of the message when it cannot start */
+};
+/* Asks a's question with text; yes starts the action on the wizard of s. */
+void step_confirm_action(struct ui *ui, struct step_screen *s, const struct step_action *a,
+                         const char *text);
+
 extern const struct ui_keyhelp step_keys[];
 
 /* One ops table per step (screens/stepNN.c). */
