@@ -37,11 +37,7 @@ int screen_step(struct ui *ui, struct wiz *w, int step)
 		return -1;
 	s = xcalloc(1, sizeof(*s));
 	s->w = w;
-	if (ui_push(ui, step_ops[step], s) < 0) {
-		free(s);
-		return -1;
-	}
-	return 0;
+	return push_screen(ui, step_ops[step], s);
 }
 
 static void check_cell(void *arg, size_t row, int col, char *buf, size_t n, enum ui_role *role)
