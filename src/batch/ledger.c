@@ -319,11 +319,18 @@ static int read_u64_pair(sqlite3_stmt *st, void *ctx)
 	return 0;
 }
 
-/* Result rows read into a growing array of elem_size elements. */
+/* The elements of a list a query reads, one per row. */
+struct row_type {
+	size_t size;
+	row_reader read;           /* fills a zeroed element */
+	void (*clear)(void *elem); /* frees what read put in it; NULL: nothing to free */
+};
+
+/* Result rows read into a growing array. */
 struct row_list {
-	void *v; /* owned by the caller: freed with the element type's free function */
-	size_t n, cap, elem_size;
-	row_reader read_elem; /* fills a zeroed element */
+	const struct row_type *type;
+	void *v;
+	size_t n, cap;
 };
 
 /* A row_reader for a row_list: the element is counted before it is read, so
@@ -333,17 +340,39 @@ static int append_row(sqlite3_stmt *st, void *ctx)
 	struct row_list *r = ctx;
 	void *elem;
 
-	if (mf_grow(&r->v, &r->cap, r->n + 1, r->elem_size))
+	if (mf_grow(&r->v, &r->cap, r->n + 1, r->type->size))
 		return -1;
-	elem = (char *)r->v + r->n++ * r->elem_size;
-	memset(elem, 0, r->elem_size);
-	return r->read_elem(st, elem);
+	elem = (char *)r->v + r->n++ * r->type->size;
+	memset(elem, 0, r->type->size);
+	return r->type->read(st, elem);
 }
 
-static int query_list(struct ledger *l, const char *what, const char *sql, const struct arg *args,
-                      size_t nargs, struct row_list *r, struct mf_err *err)
+static void free_rows(struct row_list *r)
 {
-	return query_rows(l, what, sql, args, nargs, append_row, r, err);
+	for (size_t i = 0; r->type->clear && i < r->n; i++)
+		r->type->clear((char *)r->v + i * r->type->size);
+	free(r->v);
+}
+
+/* Reads every row of a query into a new array of the type's elements:
+ * out_ptr is the address of the caller's array pointer (set to NULL on
+ * failure), *n its length. */
+static int query_list(struct ledger *l, const char *what, const char *sql, const struct arg *args,
+                      size_t nargs, const struct row_type *type, void *out_ptr, size_t *n,
+                      struct mf_err *err)
+{
+	struct row_list r = {.type = type};
+	void *none = NULL;
+
+	*n = 0;
+	if (query_rows(l, what, sql, args, nargs, append_row, &r, err)) {
+		free_rows(&r);
+		memcpy(out_ptr, &none, sizeof(none));
+		return -1;
+	}
+	memcpy(out_ptr, &r.v, sizeof(r.v)); /* like mf_grow: any object pointer */
+	*n = r.n;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- open/close */
@@ -525,21 +554,19 @@ static int read_mailbox_row(sqlite3_stmt *st, void *elem)
 	"id, line, email, src_user, userroot, tgt_user, state, last_error, msgs_total, msgs_done," \
 	" bytes_total, bytes_done, skipped, first_synced, last_synced, last_started"
 
+static void clear_mailbox(void *elem)
+{
+	ledger_mailbox_clear(elem);
+}
+
+static const struct row_type mailbox_rows = {sizeof(struct ledger_mailbox), read_mailbox_row,
+                                             clear_mailbox};
+
 int ledger_mailboxes(struct ledger *l, struct ledger_mailbox **out, size_t *n, struct mf_err *err)
 {
-	struct row_list r = {.elem_size = sizeof(**out), .read_elem = read_mailbox_row};
-
-	*out = NULL;
-	*n = 0;
-	if (query_list(l, "list mailboxes",
-	               "SELECT " MAILBOX_COLUMNS " FROM mailboxes ORDER BY line, id", NO_ARGS, &r,
-	               err)) {
-		ledger_mailboxes_free(r.v, r.n);
-		return -1;
-	}
-	*out = r.v;
-	*n = r.n;
-	return 0;
+	return query_list(l, "list mailboxes",
+	                  "SELECT " MAILBOX_COLUMNS " FROM mailboxes ORDER BY line, id", NO_ARGS,
+	                  &mailbox_rows, out, n, err);
 }
 
 int ledger_mailbox_get(struct ledger *l, int64_t id, struct ledger_mailbox *out, struct mf_err *err)
@@ -687,22 +714,21 @@ int ledger_folder_put(struct ledger *l, struct ledger_folder *f, struct mf_err *
 	return ret;
 }
 
+static void clear_folder(void *elem)
+{
+	ledger_folder_clear(elem);
+}
+
+static const struct row_type folder_rows = {sizeof(struct ledger_folder), read_folder_row,
+                                            clear_folder};
+
 int ledger_folders(struct ledger *l, int64_t mailbox_id, struct ledger_folder **out, size_t *n,
                    struct mf_err *err)
 {
-	struct row_list r = {.elem_size = sizeof(**out), .read_elem = read_folder_row};
-
-	*out = NULL;
-	*n = 0;
-	if (query_list(l, "list folders",
-	               "SELECT " FOLDER_COLUMNS " FROM folders WHERE mailbox_id=? ORDER BY display",
-	               ARGS(arg_int(mailbox_id)), &r, err)) {
-		ledger_folders_free(r.v, r.n);
-		return -1;
-	}
-	*out = r.v;
-	*n = r.n;
-	return 0;
+	return query_list(l, "list folders",
+	                  "SELECT " FOLDER_COLUMNS
+	                  " FROM folders WHERE mailbox_id=? ORDER BY display",
+	                  ARGS(arg_int(mailbox_id)), &folder_rows, out, n, err);
 }
 
 int ledger_folder_update(struct ledger *l, const struct ledger_folder *f, struct mf_err *err)
@@ -788,23 +814,15 @@ static int read_msg_row(sqlite3_stmt *st, void *elem)
 	return 0;
 }
 
+static const struct row_type msg_rows = {sizeof(struct ledger_msg), read_msg_row, NULL};
+
 int ledger_msgs(struct ledger *l, int64_t folder_id, struct ledger_msg **out, size_t *n,
                 struct mf_err *err)
 {
-	struct row_list r = {.elem_size = sizeof(**out), .read_elem = read_msg_row};
-
-	*out = NULL;
-	*n = 0;
-	if (query_list(l, "read messages",
-	               "SELECT src_uid, tgt_uid, size, internaldate, idhash FROM messages"
-	               " WHERE folder_id=? ORDER BY src_uid",
-	               ARGS(arg_int(folder_id)), &r, err)) {
-		free(r.v);
-		return -1;
-	}
-	*out = r.v;
-	*n = r.n;
-	return 0;
+	return query_list(l, "read messages",
+	                  "SELECT src_uid, tgt_uid, size, internaldate, idhash FROM messages"
+	                  " WHERE folder_id=? ORDER BY src_uid",
+	                  ARGS(arg_int(folder_id)), &msg_rows, out, n, err);
 }
 
 static int find_pair(const uint32_t (*pairs)[2], size_t n, uint32_t old, uint32_t *new_uid)
@@ -914,30 +932,28 @@ static int read_uid_row(sqlite3_stmt *st, void *elem)
 	return 0;
 }
 
+static const struct row_type uid_rows = {sizeof(uint32_t), read_uid_row, NULL};
+
 int ledger_skipped_uids(struct ledger *l, int64_t folder_id, uint32_t **out, size_t *n,
                         struct mf_err *err)
 {
-	struct row_list r = {.elem_size = sizeof(**out), .read_elem = read_uid_row};
+	return query_list(l, "read skipped",
+	                  "SELECT src_uid FROM skipped WHERE folder_id=? ORDER BY src_uid",
+	                  ARGS(arg_int(folder_id)), &uid_rows, out, n, err);
+}
 
-	*out = NULL;
-	*n = 0;
-	if (query_list(l, "read skipped",
-	               "SELECT src_uid FROM skipped WHERE folder_id=? ORDER BY src_uid",
-	               ARGS(arg_int(folder_id)), &r, err)) {
-		free(r.v);
-		return -1;
-	}
-	*out = r.v;
-	*n = r.n;
-	return 0;
+static void clear_skip(void *elem)
+{
+	struct ledger_skip *s = elem;
+
+	free(s->reason);
+	free(s->display);
 }
 
 void ledger_skips_free(struct ledger_skip *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].reason);
-		free(v[i].display);
-	}
+	for (size_t i = 0; i < n; i++)
+		clear_skip(&v[i]);
 	free(v);
 }
 
@@ -952,24 +968,17 @@ static int read_skip_row(sqlite3_stmt *st, void *elem)
 	return col_text(st, 3, &s->reason) || col_text(st, 4, &s->display) ? -1 : 0;
 }
 
+static const struct row_type skip_rows = {sizeof(struct ledger_skip), read_skip_row, clear_skip};
+
 int ledger_skips(struct ledger *l, int64_t mailbox_id, struct ledger_skip **out, size_t *n,
                  struct mf_err *err)
 {
-	struct row_list r = {.elem_size = sizeof(**out), .read_elem = read_skip_row};
-
-	*out = NULL;
-	*n = 0;
-	if (query_list(l, "read skipped",
-	               "SELECT s.folder_id, s.src_uid, s.size, s.reason, f.display FROM skipped s"
-	               " JOIN folders f ON f.id=s.folder_id WHERE f.mailbox_id=?"
-	               " ORDER BY f.display, s.src_uid",
-	               ARGS(arg_int(mailbox_id)), &r, err)) {
-		ledger_skips_free(r.v, r.n);
-		return -1;
-	}
-	*out = r.v;
-	*n = r.n;
-	return 0;
+	return query_list(
+	        l, "read skipped",
+	        "SELECT s.folder_id, s.src_uid, s.size, s.reason, f.display FROM skipped s"
+	        " JOIN folders f ON f.id=s.folder_id WHERE f.mailbox_id=?"
+	        " ORDER BY f.display, s.src_uid",
+	        ARGS(arg_int(mailbox_id)), &skip_rows, out, n, err);
 }
 
 /* ---------------------------------------------------------------- runs, events */
@@ -1076,15 +1085,21 @@ int ledger_check_put(struct ledger *l, const struct ledger_check *c, struct mf_e
 	                  err);
 }
 
+static void clear_check(void *elem)
+{
+	struct ledger_check *c = elem;
+
+	free(c->id);
+	free(c->subject);
+	free(c->title);
+	free(c->detail);
+	free(c->remedy);
+}
+
 void ledger_checks_free(struct ledger_check *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].id);
-		free(v[i].subject);
-		free(v[i].title);
-		free(v[i].detail);
-		free(v[i].remedy);
-	}
+	for (size_t i = 0; i < n; i++)
+		clear_check(&v[i]);
 	free(v);
 }
 
@@ -1102,23 +1117,16 @@ static int read_check_row(sqlite3_stmt *st, void *elem)
 	return 0;
 }
 
+static const struct row_type check_rows = {sizeof(struct ledger_check), read_check_row,
+                                           clear_check};
+
 int ledger_checks(struct ledger *l, int step, struct ledger_check **out, size_t *n,
                   struct mf_err *err)
 {
-	struct row_list r = {.elem_size = sizeof(**out), .read_elem = read_check_row};
-
-	*out = NULL;
-	*n = 0;
-	if (query_list(l, "read checks",
-	               "SELECT step, id, subject, status, title, detail, remedy, ts FROM checks"
-	               " WHERE ?1=0 OR step=?1 ORDER BY step, id, subject",
-	               ARGS(arg_int(step)), &r, err)) {
-		ledger_checks_free(r.v, r.n);
-		return -1;
-	}
-	*out = r.v;
-	*n = r.n;
-	return 0;
+	return query_list(l, "read checks",
+	                  "SELECT step, id, subject, status, title, detail, remedy, ts FROM checks"
+	                  " WHERE ?1=0 OR step=?1 ORDER BY step, id, subject",
+	                  ARGS(arg_int(step)), &check_rows, out, n, err);
 }
 
 int ledger_checks_clear(struct ledger *l, int step, const char *id, struct mf_err *err)
