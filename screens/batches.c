@@ -178,11 +178,7 @@ int screen_batches(struct ui *ui, struct wiz *w)
 	struct batches *b = xcalloc(1, sizeof(*b));
 
 	b->w = w;
-	if (ui_push(ui, &batches_ops, b) < 0) {
-		free(b);
-		return -1;
-	}
-	return 0;
+	return push_screen(ui, &batches_ops, b);
 }
 
 /* ---------------------------------------------------------------- a new batch */
@@ -368,9 +364,5 @@ int screen_create(struct ui *ui, struct wiz *w)
 	struct create *c = xcalloc(1, sizeof(*c));
 
 	c->w = w;
-	if (ui_push(ui, &create_ops, c) < 0) {
-		free(c);
-		return -1;
-	}
-	return 0;
+	return push_screen(ui, &create_ops, c);
 }

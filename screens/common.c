@@ -403,6 +403,15 @@ int draw_pair(struct ui *ui, int y, int x, int maxw, const char *label, const ch
 	return w;
 }
 
+int push_screen(struct ui *ui, const struct ui_screen_ops *ops, void *state)
+{
+	if (ui_push(ui, ops, state) < 0) {
+		free(state);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------- confirmations */
 
 /* One question at a time (a modal takes every key until it is answered), so

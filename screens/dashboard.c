@@ -423,9 +423,5 @@ int screen_dashboard(struct ui *ui, struct wiz *w)
 		return -1;
 	d = xcalloc(1, sizeof(*d));
 	d->w = w;
-	if (ui_push(ui, &dash_ops, d) < 0) {
-		free(d);
-		return -1;
-	}
-	return 0;
+	return push_screen(ui, &dash_ops, d);
 }

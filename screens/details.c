@@ -264,11 +264,7 @@ int screen_mailbox(struct ui *ui, struct wiz *w, int64_t id)
 
 	b->w = w;
 	b->id = id;
-	if (ui_push(ui, &mbox_ops, b) < 0) {
-		free(b);
-		return -1;
-	}
-	return 0;
+	return push_screen(ui, &mbox_ops, b);
 }
 
 /* ---------------------------------------------------------------- one check */
@@ -510,11 +506,7 @@ int screen_csv_rows(struct ui *ui, struct wiz *w)
 	struct rowsview *v = xcalloc(1, sizeof(*v));
 
 	v->w = w;
-	if (ui_push(ui, &rows_ops, v) < 0) {
-		free(v);
-		return -1;
-	}
-	return 0;
+	return push_screen(ui, &rows_ops, v);
 }
 
 /* ---------------------------------------------------------------- the CSV's problems */

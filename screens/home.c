@@ -250,9 +250,5 @@ int screen_home(struct ui *ui, struct wiz *w)
 	struct home *h = xcalloc(1, sizeof(*h));
 
 	h->w = w;
-	if (ui_push(ui, &home_ops, h) < 0) {
-		free(h);
-		return -1;
-	}
-	return 0;
+	return push_screen(ui, &home_ops, h);
 }

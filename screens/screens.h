@@ -123,6 +123,11 @@ enum ui_role role_for_mailbox(enum mbx_state st);
 /* Draws "label value" pairs on one line: the label dim, the value normal. */
 int draw_pair(struct ui *ui, int y, int x, int maxw, const char *label, const char *value);
 
+/* Pushes a screen whose state was allocated for it (xcalloc).  When the push
+ * fails the state is released with free() alone and -1 is returned: for
+ * screens whose init keeps nothing when it fails. */
+int push_screen(struct ui *ui, const struct ui_screen_ops *ops, void *state);
+
 /* Asks before a step action; fn(ui, arg) runs on Yes.  The focus starts on No. */
 typedef void (*confirm_fn)(struct ui *ui, void *arg);
 void confirm_action(struct ui *ui, const char *title, const char *text, const char *yes,

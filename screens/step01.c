@@ -35,33 +35,13 @@ static int step1_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step1_def);
 }
 
-static void step1_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step1_key(struct ui *ui, void *p, int key)
-{
-	return step_key(ui, p, key);
-}
-
-static void step1_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step1_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step1_screen = {
         .title = "Step 1",
         .init = step1_init,
-        .draw = step1_draw,
-        .key = step1_key,
-        .event = step1_event,
-        .fini = step1_fini,
+        .draw = step_draw,
+        .key = step_key,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "Every mailbox of the list must exist on the target before mail can be copied into "
                 "it, and in Microsoft 365 it must hold an Exchange Online license. The inputs say "

@@ -35,33 +35,13 @@ static int step2_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step2_def);
 }
 
-static void step2_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step2_key(struct ui *ui, void *p, int key)
-{
-	return step_key(ui, p, key);
-}
-
-static void step2_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step2_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step2_screen = {
         .title = "Step 2",
         .init = step2_init,
-        .draw = step2_draw,
-        .key = step2_key,
-        .event = step2_event,
-        .fini = step2_fini,
+        .draw = step_draw,
+        .key = step_key,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "The source must answer with sound TLS and the capabilities the copy relies on, "
                 "and every domain of the list must be verified in the Microsoft 365 tenant. Leave "

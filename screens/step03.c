@@ -19,14 +19,8 @@ static int buttons(struct step_screen *s, int n)
 	return step_button(s, n, B_NOTICES, "Send notices");
 }
 
-static void send_now(struct ui *ui, void *arg)
-{
-	struct step_screen *s = arg;
-	struct mf_err err;
-
-	if (wiz_action_start(s->w, WIZ_ACT_NOTICES, &err) < 0)
-		ui_message(ui, "Cannot send the notices", err.msg, NULL, NULL);
-}
+static const struct step_action send_notices = {WIZ_ACT_NOTICES, "Send the notices?", "Send",
+                                                "Cannot send the notices"};
 
 static void button(struct ui *ui, struct step_screen *s, int id)
 {
@@ -52,7 +46,7 @@ static void button(struct ui *ui, struct step_screen *s, int id)
 	         "source (IMAP APPEND: no SMTP needed), where users still read their mail.%s",
 	         set->notice_template, rows,
 	         wiz_dry_mode(s->w) ? "\n\nDry-run mode: nothing is delivered." : "");
-	confirm_action(ui, "Send the notices?", text, "Send", send_now, s);
+	step_confirm_action(ui, s, &send_notices, text);
 }
 
 static void note(struct step_screen *s, char *out, size_t n)
@@ -74,33 +68,13 @@ static int step3_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step3_def);
 }
 
-static void step3_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step3_key(struct ui *ui, void *p, int key)
-{
-	return step_key(ui, p, key);
-}
-
-static void step3_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step3_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step3_screen = {
         .title = "Step 3",
         .init = step3_init,
-        .draw = step3_draw,
-        .key = step3_key,
-        .event = step3_event,
-        .fini = step3_fini,
+        .draw = step_draw,
+        .key = step_key,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "Users should know what will happen and when. The checks list who is affected and "
                 "how big each mailbox (and its Trash) is; Send notices delivers your notice into "

@@ -30,33 +30,13 @@ static int step4_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step4_def);
 }
 
-static void step4_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step4_key(struct ui *ui, void *p, int key)
-{
-	return step_key(ui, p, key);
-}
-
-static void step4_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step4_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step4_screen = {
         .title = "Step 4",
         .init = step4_init,
-        .draw = step4_draw,
-        .key = step4_key,
-        .event = step4_event,
-        .fini = step4_fini,
+        .draw = step_draw,
+        .key = step_key,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "Either every row of the CSV carries the user's own password, or one admin account "
                 "reads every mailbox. Admin login forms: Dovecot user*admin (master user), SASL "

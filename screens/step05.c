@@ -85,33 +85,13 @@ static int step5_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step5_def);
 }
 
-static void step5_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step5_key(struct ui *ui, void *p, int key)
-{
-	return step_key(ui, p, key);
-}
-
-static void step5_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step5_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step5_screen = {
         .title = "Step 5",
         .init = step5_init,
-        .draw = step5_draw,
-        .key = step5_key,
-        .event = step5_event,
-        .fini = step5_fini,
+        .draw = step_draw,
+        .key = step_key,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "Microsoft's CSV format: a header EmailAddress,UserName,Password (and optionally "
                 "UserRoot), one row per mailbox, at most 50,000 rows. Import checks every row and "

@@ -24,33 +24,13 @@ static int step6_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step6_def);
 }
 
-static void step6_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step6_key(struct ui *ui, void *p, int key)
-{
-	return step_key(ui, p, key);
-}
-
-static void step6_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step6_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step6_screen = {
         .title = "Step 6",
         .init = step6_init,
-        .draw = step6_draw,
-        .key = step6_key,
-        .event = step6_event,
-        .fini = step6_fini,
+        .draw = step_draw,
+        .key = step_key,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "The migration endpoint: the source server, its port, the security (SSL/TLS on "
                 "993, STARTTLS on 143, or None, which needs an explicit opt-in because passwords "

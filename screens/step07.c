@@ -60,8 +60,11 @@ static void note(struct step_screen *s, char *out, size_t n)
 	         t.running ? "; a transfer is running" : "");
 }
 
-static int key7(struct ui *ui, struct step_screen *s, int key)
+/* d opens the dashboard; the rest as on every step. */
+static int step7_key(struct ui *ui, void *p, int key)
 {
+	struct step_screen *s = p;
+
 	if (key == 'd' || key == 'D') {
 		screen_dashboard(ui, s->w);
 		return 1;
@@ -77,33 +80,13 @@ static int step7_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step7_def);
 }
 
-static void step7_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step7_key(struct ui *ui, void *p, int key)
-{
-	return key7(ui, p, key);
-}
-
-static void step7_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step7_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step7_screen = {
         .title = "Step 7",
         .init = step7_init,
-        .draw = step7_draw,
+        .draw = step_draw,
         .key = step7_key,
-        .event = step7_event,
-        .fini = step7_fini,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "Start copies every mailbox (a first sync; later runs are delta syncs that copy "
                 "only what is new). Dry run rehearses without writing to the target. Verify "

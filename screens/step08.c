@@ -37,33 +37,13 @@ static int step8_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step8_def);
 }
 
-static void step8_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step8_key(struct ui *ui, void *p, int key)
-{
-	return step_key(ui, p, key);
-}
-
-static void step8_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step8_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step8_screen = {
         .title = "Step 8",
         .init = step8_init,
-        .draw = step8_draw,
-        .key = step8_key,
-        .event = step8_event,
-        .fini = step8_fini,
+        .draw = step_draw,
+        .key = step_key,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "Optional. Lower the MX record's TTL a day ahead of the cut-over so the change "
                 "spreads fast; tune how many mailboxes are copied at once, the connections per "

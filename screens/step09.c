@@ -29,33 +29,13 @@ static int step9_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step9_def);
 }
 
-static void step9_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step9_key(struct ui *ui, void *p, int key)
-{
-	return step_key(ui, p, key);
-}
-
-static void step9_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step9_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step9_screen = {
         .title = "Step 9",
         .init = step9_init,
-        .draw = step9_draw,
-        .key = step9_key,
-        .event = step9_event,
-        .fini = step9_fini,
+        .draw = step_draw,
+        .key = step_key,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "The cut-over: each domain's MX record must point at Microsoft 365 (or the new "
                 "server). mailferry does not change DNS; it checks what the world sees.",

@@ -34,33 +34,13 @@ static int step10_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step10_def);
 }
 
-static void step10_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step10_key(struct ui *ui, void *p, int key)
-{
-	return step_key(ui, p, key);
-}
-
-static void step10_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step10_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step10_screen = {
         .title = "Step 10",
         .init = step10_init,
-        .draw = step10_draw,
-        .key = step10_key,
-        .event = step10_event,
-        .fini = step10_fini,
+        .draw = step_draw,
+        .key = step_key,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "After the MX change has spread (Microsoft suggests waiting up to 72 hours), every "
                 "resolver must see the new MX; a final delta sync then copies what still arrived "

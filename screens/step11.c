@@ -20,23 +20,10 @@ static int buttons(struct step_screen *s, int n)
 	return step_button(s, n, B_FINISH, "Finish batch");
 }
 
-static void welcome_now(struct ui *ui, void *arg)
-{
-	struct step_screen *s = arg;
-	struct mf_err err;
-
-	if (wiz_action_start(s->w, WIZ_ACT_WELCOME, &err) < 0)
-		ui_message(ui, "Cannot send the welcome messages", err.msg, NULL, NULL);
-}
-
-static void finish_now(struct ui *ui, void *arg)
-{
-	struct step_screen *s = arg;
-	struct mf_err err;
-
-	if (wiz_action_start(s->w, WIZ_ACT_FINISH, &err) < 0)
-		ui_message(ui, "Cannot finish the batch", err.msg, NULL, NULL);
-}
+static const struct step_action send_welcome = {WIZ_ACT_WELCOME, "Send the welcome messages?",
+                                                "Send", "Cannot send the welcome messages"};
+static const struct step_action finish_batch = {WIZ_ACT_FINISH, "Finish the batch?", "Finish",
+                                                "Cannot finish the batch"};
 
 static void button(struct ui *ui, struct step_screen *s, int id)
 {
@@ -66,13 +53,13 @@ static void button(struct ui *ui, struct step_screen *s, int id)
 		                   "their mail has arrived."
 		                 : "",
 		         wiz_dry_mode(s->w) ? "\n\nDry-run mode: nothing is delivered." : "");
-		confirm_action(ui, "Send the welcome messages?", text, "Send", welcome_now, s);
+		step_confirm_action(ui, s, &send_welcome, text);
 	} else if (id == B_FINISH) {
-		confirm_action(ui, "Finish the batch?",
-		               "Wipes the stored credentials: the CSV's passwords, the admin "
-		               "passwords and the client secret. The ledger and the mail stay. A "
-		               "later delta sync would need the credentials again.",
-		               "Finish", finish_now, s);
+		step_confirm_action(
+		        ui, s, &finish_batch,
+		        "Wipes the stored credentials: the CSV's passwords, the admin "
+		        "passwords and the client secret. The ledger and the mail stay. A "
+		        "later delta sync would need the credentials again.");
 	}
 }
 
@@ -98,33 +85,13 @@ static int step11_init(struct ui *ui, void *p)
 	return step_init(ui, p, &step11_def);
 }
 
-static void step11_draw(struct ui *ui, void *p, struct ui_rect a)
-{
-	step_draw(ui, p, a);
-}
-
-static int step11_key(struct ui *ui, void *p, int key)
-{
-	return step_key(ui, p, key);
-}
-
-static void step11_event(struct ui *ui, void *p, struct ui_widget *w, enum ui_kr what)
-{
-	step_event(ui, p, w, what);
-}
-
-static void step11_fini(struct ui *ui, void *p)
-{
-	step_fini(ui, p);
-}
-
 const struct ui_screen_ops step11_screen = {
         .title = "Step 11",
         .init = step11_init,
-        .draw = step11_draw,
-        .key = step11_key,
-        .event = step11_event,
-        .fini = step11_fini,
+        .draw = step_draw,
+        .key = step_key,
+        .event = step_event,
+        .fini = step_fini,
         .keys = step_keys,
         .help = "Tell users their mail has moved: a welcome message is delivered into every target "
                 "INBOX. Finishing the batch wipes the stored credentials (CSV passwords, admin "

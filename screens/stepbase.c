@@ -37,11 +37,7 @@ int screen_step(struct ui *ui, struct wiz *w, int step)
 		return -1;
 	s = xcalloc(1, sizeof(*s));
 	s->w = w;
-	if (ui_push(ui, step_ops[step], s) < 0) {
-		free(s);
-		return -1;
-	}
-	return 0;
+	return push_screen(ui, step_ops[step], s);
 }
 
 static void check_cell(void *arg, size_t row, int col, char *buf, size_t n, enum ui_role *role)
@@ -93,6 +89,29 @@ int step_button(struct step_screen *s, int n, int id, const char *label)
 		return n;
 	ui_field_button(&s->buttons[n], id, label);
 	return n + 1;
+}
+
+/* One question at a time: the action its answer starts. */
+static struct {
+	struct wiz *w;
+	const struct step_action *a;
+} asked;
+
+static void start_action(struct ui *ui, void *arg)
+{
+	struct mf_err err;
+
+	(void)arg;
+	if (wiz_action_start(asked.w, asked.a->act, &err) < 0)
+		ui_message(ui, asked.a->cannot, err.msg, NULL, NULL);
+}
+
+void step_confirm_action(struct ui *ui, struct step_screen *s, const struct step_action *a,
+                         const char *text)
+{
+	asked.w = s->w;
+	asked.a = a;
+	confirm_action(ui, a->question, text, a->yes, start_action, NULL);
 }
 
 static void build_fields(struct step_screen *s)
@@ -148,8 +167,10 @@ int step_init(struct ui *ui, struct step_screen *s, const struct step_def *def)
 	return 0;
 }
 
-void step_fini(struct ui *ui, struct step_screen *s)
+void step_fini(struct ui *ui, void *state)
 {
+	struct step_screen *s = state;
+
 	(void)ui;
 	ui_form_wipe(&s->form); /* typed passwords must not linger */
 	ui_list_free(&s->checks);
@@ -173,8 +194,9 @@ static void draw_status(struct ui *ui, struct step_screen *s, int y, int x, int 
 	}
 }
 
-void step_draw(struct ui *ui, struct step_screen *s, struct ui_rect a)
+void step_draw(struct ui *ui, void *state, struct ui_rect a)
 {
+	struct step_screen *s = state;
 	int step = s->def->step, y = a.y, x = a.x + 1, w = a.w - 2, lines, rest, fh;
 	const char *purpose = checks_step_purpose(step);
 	char note[600] = "";
@@ -299,8 +321,10 @@ static int cross(struct step_screen *s, int key)
 	return 0;
 }
 
-int step_key(struct ui *ui, struct step_screen *s, int key)
+int step_key(struct ui *ui, void *state, int key)
 {
+	struct step_screen *s = state;
+
 	if (cross(s, key))
 		return 1;
 	if (key == 'r' || key == 'R' || key == UI_KEY_F(5)) {
@@ -310,8 +334,10 @@ int step_key(struct ui *ui, struct step_screen *s, int key)
 	return 0;
 }
 
-void step_event(struct ui *ui, struct step_screen *s, struct ui_widget *wd, enum ui_kr what)
+void step_event(struct ui *ui, void *state, struct ui_widget *wd, enum ui_kr what)
 {
+	struct step_screen *s = state;
+
 	if (wd == &s->form.base && what == UI_KR_CHANGED) {
 		s->dirty = 1;
 		return;

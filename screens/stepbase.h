@@ -7,8 +7,9 @@
  * on a check opens its detail and remedy.  r (or F5) re-runs the checks on
  * their own threads: the screen stays live while they run.
  *
- * Each stepNN.c describes its step with a struct step_def and keeps its own
- * init/draw/key trio, which hand over to the functions below.
+ * Each stepNN.c describes its step with a struct step_def and an ops table
+ * whose init hands the step_def to step_init(); draw, key, event and fini are
+ * the shared ones below (or a step's own key that falls back to step_key).
  */
 #ifndef MF_SCREENS_STEPBASE_H
 #define MF_SCREENS_STEPBASE_H
@@ -49,16 +50,29 @@ struct step_screen {
 };
 
 int step_init(struct ui *ui, struct step_screen *s, const struct step_def *def);
-void step_draw(struct ui *ui, struct step_screen *s, struct ui_rect a);
-int step_key(struct ui *ui, struct step_screen *s, int key);
-void step_event(struct ui *ui, struct step_screen *s, struct ui_widget *wd, enum ui_kr what);
-void step_fini(struct ui *ui, struct step_screen *s);
+/* These have the shape of struct ui_screen_ops members (state: the struct
+ * step_screen), so a step's ops table names them directly. */
+void step_draw(struct ui *ui, void *state, struct ui_rect a);
+int step_key(struct ui *ui, void *state, int key);
+void step_event(struct ui *ui, void *state, struct ui_widget *wd, enum ui_kr what);
+void step_fini(struct ui *ui, void *state);
 /* Saves the inputs; 0, or -1 after saying why. */
 int step_save(struct ui *ui, struct step_screen *s);
 /* Rebuilds the inputs from the saved settings (labels of stored secrets). */
 void step_reload(struct step_screen *s);
 /* Adds a button. */
 int step_button(struct step_screen *s, int n, int id, const char *label);
+
+/* A step's action (notices, welcome, finish) behind a confirmation. */
+struct step_action {
+	enum wiz_action act;
+	const char *question; /* the confirmation's title */
+	const char *yes;      /* its button */
+	const char *cannot;   /* the title of the message when it cannot start */
+};
+/* Asks a's question with text; yes starts the action on the wizard of s. */
+void step_confirm_action(struct ui *ui, struct step_screen *s, const struct step_action *a,
+                         const char *text);
 
 extern const struct ui_keyhelp step_keys[];
 

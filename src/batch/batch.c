@@ -186,8 +186,19 @@ void batch_settings_clear(struct mf_batch_settings *s)
 }
 
 /* Every persisted setting: its key and where it lives in the struct. */
-enum setting_type { ST_STR, ST_UINT, ST_LONG, ST_U64, ST_DOUBLE, ST_BOOL, ST_SEC, ST_AUTH, ST_FORM,
-		    ST_CHAR, ST_KIND };
+enum setting_type {
+	ST_STR,
+	ST_UINT,
+	ST_LONG,
+	ST_U64,
+	ST_DOUBLE,
+	ST_BOOL,
+	ST_SEC,
+	ST_AUTH,
+	ST_FORM,
+	ST_CHAR,
+	ST_KIND
+};
 
 struct setting_desc {
 	const char *key;
@@ -195,42 +206,46 @@ struct setting_desc {
 	size_t offset;
 };
 
-#define S(key, type, field) {key, type, offsetof(struct mf_batch_settings, field)}
+#define S(key, type, field)                                                                        \
+	{                                                                                          \
+		key, type, offsetof(struct mf_batch_settings, field)                               \
+	}
 #define ENDPOINT(side)                                                                             \
-	S(#side ".host", ST_STR, side.host), S(#side ".port", ST_UINT, side.port),               \
-		S(#side ".security", ST_SEC, side.security),                                       \
-		S(#side ".allow_plaintext", ST_BOOL, side.allow_plaintext),                        \
-		S(#side ".legacy_tls", ST_BOOL, side.legacy_tls),                                  \
-		S(#side ".ca_file", ST_STR, side.ca_file), S(#side ".proxy", ST_STR, side.proxy),  \
-		S(#side ".auth", ST_AUTH, side.auth), S(#side ".admin_form", ST_FORM, side.admin_form), \
-		S(#side ".admin_user", ST_STR, side.admin_user),                                   \
-		S(#side ".admin_domain", ST_STR, side.admin_domain),                               \
-		S(#side ".admin_sep", ST_CHAR, side.admin_sep)
+	S(#side ".host", ST_STR, side.host), S(#side ".port", ST_UINT, side.port),                 \
+	        S(#side ".security", ST_SEC, side.security),                                       \
+	        S(#side ".allow_plaintext", ST_BOOL, side.allow_plaintext),                        \
+	        S(#side ".legacy_tls", ST_BOOL, side.legacy_tls),                                  \
+	        S(#side ".ca_file", ST_STR, side.ca_file), S(#side ".proxy", ST_STR, side.proxy),  \
+	        S(#side ".auth", ST_AUTH, side.auth),                                              \
+	        S(#side ".admin_form", ST_FORM, side.admin_form),                                  \
+	        S(#side ".admin_user", ST_STR, side.admin_user),                                   \
+	        S(#side ".admin_domain", ST_STR, side.admin_domain),                               \
+	        S(#side ".admin_sep", ST_CHAR, side.admin_sep)
 
 static const struct setting_desc settings_table[] = {
-	S("name", ST_STR, name),
-	S("csv_origin", ST_STR, csv_origin),
-	ENDPOINT(source),
-	ENDPOINT(target),
-	S("target.kind", ST_KIND, target_kind),
-	S("m365.tenant", ST_STR, m365.tenant),
-	S("m365.client_id", ST_STR, m365.client_id),
-	S("m365.cert_file", ST_STR, m365.cert_file),
-	S("m365.key_file", ST_STR, m365.key_file),
-	S("m365.authority", ST_STR, m365.authority),
-	S("m365.graph_url", ST_STR, m365.graph_url),
-	S("concurrency", ST_UINT, concurrency),
-	S("target_conns", ST_UINT, target_conns),
-	S("pipeline_depth", ST_UINT, pipeline_depth),
-	S("cmd_timeout_ms", ST_LONG, cmd_timeout_ms),
-	S("max_message_size", ST_U64, max_message_size),
-	S("bandwidth", ST_U64, bandwidth),
-	S("msg_rate", ST_DOUBLE, msg_rate),
-	S("allow_unknown_columns", ST_BOOL, allow_unknown_columns),
-	S("dns_servers", ST_STR, dns_servers),
-	S("demo", ST_BOOL, demo),
-	S("notice_template", ST_STR, notice_template),
-	S("welcome_template", ST_STR, welcome_template),
+        S("name", ST_STR, name),
+        S("csv_origin", ST_STR, csv_origin),
+        ENDPOINT(source),
+        ENDPOINT(target),
+        S("target.kind", ST_KIND, target_kind),
+        S("m365.tenant", ST_STR, m365.tenant),
+        S("m365.client_id", ST_STR, m365.client_id),
+        S("m365.cert_file", ST_STR, m365.cert_file),
+        S("m365.key_file", ST_STR, m365.key_file),
+        S("m365.authority", ST_STR, m365.authority),
+        S("m365.graph_url", ST_STR, m365.graph_url),
+        S("concurrency", ST_UINT, concurrency),
+        S("target_conns", ST_UINT, target_conns),
+        S("pipeline_depth", ST_UINT, pipeline_depth),
+        S("cmd_timeout_ms", ST_LONG, cmd_timeout_ms),
+        S("max_message_size", ST_U64, max_message_size),
+        S("bandwidth", ST_U64, bandwidth),
+        S("msg_rate", ST_DOUBLE, msg_rate),
+        S("allow_unknown_columns", ST_BOOL, allow_unknown_columns),
+        S("dns_servers", ST_STR, dns_servers),
+        S("demo", ST_BOOL, demo),
+        S("notice_template", ST_STR, notice_template),
+        S("welcome_template", ST_STR, welcome_template),
 };
 
 #define NSETTINGS (sizeof(settings_table) / sizeof(settings_table[0]))
@@ -261,13 +276,14 @@ static char *setting_to_text(const struct setting_desc *d, const struct mf_batch
 	case ST_CHAR:
 		return mf_sprintf("%c", *base ? *base : '*');
 	case ST_KIND:
-		return mf_strdup(*(const enum mf_target_kind *)base == MF_TARGET_M365 ? "m365" : "imap");
+		return mf_strdup(*(const enum mf_target_kind *)base == MF_TARGET_M365 ? "m365"
+		                                                                      : "imap");
 	}
 	return NULL;
 }
 
 static int setting_from_text(const struct setting_desc *d, struct mf_batch_settings *s,
-			     const char *v)
+                             const char *v)
 {
 	char *base = (char *)s + d->offset;
 
@@ -319,7 +335,7 @@ static int save_settings(struct ledger *l, const struct mf_batch_settings *s, st
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		char *v = setting_to_text(&settings_table[i], s);
 		int missing = settings_table[i].type == ST_STR &&
-			      !*(char *const *)((const char *)s + settings_table[i].offset);
+		              !*(char *const *)((const char *)s + settings_table[i].offset);
 
 		if (!v && !missing) {
 			ledger_rollback(l);
@@ -505,34 +521,41 @@ static const char *secret_file_name(const char *which)
 	return NULL;
 }
 
-int batch_set_secret(struct mf_batch *b, const char *which, const struct mf_secret *s,
-		     struct mf_err *err)
+/* The file of a stored secret ("source-admin", "target-admin", "client"):
+ * *path malloc'd. */
+static int secret_path(struct mf_batch *b, const char *which, char **path, struct mf_err *err)
 {
 	const char *name = secret_file_name(which);
-	char *path;
-	int rc;
 
 	if (!name)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_INTERNAL, "unknown secret %s", which);
-	if (!(path = batch_file(b, name)))
+	if (!(*path = batch_file(b, name)))
 		return mf_fail_nomem(err, MF_SCOPE_BATCH);
+	return 0;
+}
+
+int batch_set_secret(struct mf_batch *b, const char *which, const struct mf_secret *s,
+                     struct mf_err *err)
+{
+	char *path;
+	int rc;
+
+	if (secret_path(b, which, &path, err))
+		return -1;
 	rc = store_secret_file(path, s, err);
 	free(path);
 	return rc;
 }
 
 int batch_get_secret(struct mf_batch *b, const char *which, struct mf_secret **out,
-		     struct mf_err *err)
+                     struct mf_err *err)
 {
-	const char *name = secret_file_name(which);
 	char *path;
 	int rc;
 
 	*out = NULL;
-	if (!name)
-		return mf_fail(err, MF_SCOPE_BATCH, MF_E_INTERNAL, "unknown secret %s", which);
-	if (!(path = batch_file(b, name)))
-		return mf_fail_nomem(err, MF_SCOPE_BATCH);
+	if (secret_path(b, which, &path, err))
+		return -1;
 	rc = load_secret_file(path, out, err);
 	free(path);
 	return rc;
@@ -541,17 +564,17 @@ int batch_get_secret(struct mf_batch *b, const char *which, struct mf_secret **o
 /* ---------------------------------------------------------------- CSV */
 
 static int validate_csv(const char *path, const struct mf_batch_settings *s,
-			struct csvin_result *res, struct mf_err *err)
+                        struct csvin_result *res, struct mf_err *err)
 {
 	struct csvin_options o = {.allow_unknown_columns = s->allow_unknown_columns,
-				  .passwords_optional = s->source.auth == MF_AUTH_ADMIN};
+	                          .passwords_optional = s->source.auth == MF_AUTH_ADMIN};
 
 	if (csvin_load_file(path, &o, res, err))
 		return -1;
 	if (res->nerrors) {
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_DATA,
-			       "%s has %zu problem%s; nothing was changed", path, res->nerrors,
-			       res->nerrors == 1 ? "" : "s");
+		               "%s has %zu problem%s; nothing was changed", path, res->nerrors,
+		               res->nerrors == 1 ? "" : "s");
 	}
 	return 0;
 }
@@ -567,10 +590,10 @@ static int store_mailboxes(struct ledger *l, const struct csvin_result *res, str
 	for (size_t i = 0; i < res->nrows && !rc; i++) {
 		const struct csvin_row *r = &res->rows[i];
 		struct ledger_mailbox m = {.line = r->line,
-					   .email = r->email,
-					   .src_user = r->username,
-					   .userroot = r->userroot,
-					   .tgt_user = r->target_username};
+		                           .email = r->email,
+		                           .src_user = r->username,
+		                           .userroot = r->userroot,
+		                           .tgt_user = r->target_username};
 
 		rc = ledger_mailbox_put(l, &m, err);
 		keep[i] = r->email;
@@ -622,7 +645,8 @@ static int take_lock(struct mf_batch *b, struct mf_err *err)
 	free(path);
 	if (b->lock_fd < 0) {
 		if (err && err->code == MF_E_LOCKED)
-			mf_err_prefix(err, "batch %s is ", b->settings.name ? b->settings.name : "");
+			mf_err_prefix(err, "batch %s is ",
+			              b->settings.name ? b->settings.name : "");
 		return -1;
 	}
 	return 0;
@@ -653,8 +677,8 @@ static int write_secrets(struct mf_batch *b, const struct batch_secrets *sec, st
 }
 
 int batch_create(const struct mf_batch_settings *s, const char *csv_path,
-		 const struct batch_secrets *secrets, struct csvin_result *problems,
-		 struct mf_err *err)
+                 const struct batch_secrets *secrets, struct csvin_result *problems,
+                 struct mf_err *err)
 {
 	struct csvin_result local = {0}, *res = problems ? problems : &local;
 	struct mf_batch *b;
@@ -664,8 +688,8 @@ int batch_create(const struct mf_batch_settings *s, const char *csv_path,
 	memset(res, 0, sizeof(*res));
 	if (!s->name || !batch_name_valid(s->name))
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "invalid batch name '%s': use letters, digits, '.', '_' and '-'",
-			       s->name ? s->name : "");
+		               "invalid batch name '%s': use letters, digits, '.', '_' and '-'",
+		               s->name ? s->name : "");
 	if (validate_csv(csv_path, s, res, err)) {
 		if (res == &local)
 			csvin_result_free(&local);
@@ -679,7 +703,7 @@ int batch_create(const struct mf_batch_settings *s, const char *csv_path,
 	rc = open_dir(b, s->name, err);
 	if (!rc && access(b->dir, F_OK) == 0)
 		rc = mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			     "a batch named %s already exists (%s)", s->name, b->dir);
+		             "a batch named %s already exists (%s)", s->name, b->dir);
 	if (!rc)
 		rc = fs_mkdir_private(b->dir, err);
 	if (!rc && !(csv_copy = batch_file(b, "mailboxes.csv")))
@@ -732,7 +756,8 @@ int batch_open(const char *name, unsigned flags, struct mf_batch **out, struct m
 		free(path);
 		batch_close(b);
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_NOTFOUND,
-			       "no batch named '%s' (create it with 'mailferry batch create')", name);
+		               "no batch named '%s' (create it with 'mailferry batch create')",
+		               name);
 	}
 	free(path);
 	b->settings.name = mf_strdup(name); /* for the lock's message */
@@ -787,8 +812,8 @@ int batch_delete(const char *name, struct mf_err *err)
 	rc = fs_remove_tree(dir);
 	free(dir);
 	return rc ? mf_fail(err, MF_SCOPE_BATCH, MF_E_IO, "cannot remove the batch directory: %s",
-			    strerror(errno))
-		  : 0;
+	                    strerror(errno))
+	          : 0;
 }
 
 const struct mf_batch_settings *batch_settings(const struct mf_batch *b)
@@ -844,7 +869,7 @@ int batch_save_settings(struct mf_batch *b, const struct mf_batch_settings *s, s
 }
 
 int batch_import_csv(struct mf_batch *b, const char *csv_path, struct csvin_result *problems,
-		     struct mf_err *err)
+                     struct mf_err *err)
 {
 	struct csvin_result local = {0}, *res = problems ? problems : &local;
 	char *copy = batch_file(b, "mailboxes.csv");
@@ -908,7 +933,8 @@ static int blank_csv_passwords(struct mf_batch *b, struct mf_err *err)
 	buf_init(&out, 0);
 	rc = csvin_put_field(&out, "EmailAddress", 0) || csvin_put_field(&out, "UserName", 0) ||
 	     csvin_put_field(&out, "Password", 0) || csvin_put_field(&out, "UserRoot", 0) ||
-	     csvin_put_field(&out, "TargetUserName", 0) || csvin_put_field(&out, "TargetPassword", 1);
+	     csvin_put_field(&out, "TargetUserName", 0) ||
+	     csvin_put_field(&out, "TargetPassword", 1);
 	for (size_t i = 0; i < rows->nrows && !rc; i++) {
 		const struct csvin_row *r = &rows->rows[i];
 
@@ -975,7 +1001,7 @@ static char *admin_login_name(const struct mf_endpoint *e, const char *user)
 		return mf_sprintf("%s%c%s", user, e->admin_sep ? e->admin_sep : '*', e->admin_user);
 	case MF_ADMIN_EXCHANGE:
 		return mf_sprintf("%s/%s/%s", e->admin_domain ? e->admin_domain : "", e->admin_user,
-				  user);
+		                  user);
 	case MF_ADMIN_MIRAPOINT:
 		return mf_sprintf("#%s#%s#", user, e->admin_user);
 	case MF_ADMIN_AUTHZID:
@@ -986,17 +1012,16 @@ static char *admin_login_name(const struct mf_endpoint *e, const char *user)
 }
 
 static int admin_login(struct mf_batch *b, const struct mf_endpoint *e, const char *which,
-		       const char *user, const char *root, struct mf_login *out,
-		       struct mf_err *err)
+                       const char *user, const char *root, struct mf_login *out, struct mf_err *err)
 {
 	if (!e->admin_user)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "admin credentials are selected but no admin user is set");
+		               "admin credentials are selected but no admin user is set");
 	if (batch_get_secret(b, which, &out->password, err))
 		return -1;
 	if (!out->password)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "admin credentials are selected but the admin password is not set");
+		               "admin credentials are selected but the admin password is not set");
 	if (!(out->user = admin_login_name(e, user)))
 		return mf_fail_nomem(err, MF_SCOPE_BATCH);
 	if (e->admin_form == MF_ADMIN_AUTHZID && !(out->authzid = mf_strdup(user)))
@@ -1007,7 +1032,7 @@ static int admin_login(struct mf_batch *b, const struct mf_endpoint *e, const ch
 }
 
 static int source_login(struct mf_batch *b, const struct csvin_row *r, struct mf_login *out,
-			struct mf_err *err)
+                        struct mf_err *err)
 {
 	const struct mf_endpoint *e = &b->settings.source;
 
@@ -1015,7 +1040,7 @@ static int source_login(struct mf_batch *b, const struct csvin_row *r, struct mf
 		return admin_login(b, e, "source-admin", r->username, r->userroot, out, err);
 	if (!r->password)
 		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CONFIG,
-			       "line %u of the CSV has no password for %s", r->line, r->username);
+		               "line %u of the CSV has no password for %s", r->line, r->username);
 	if (!(out->user = mf_strdup(r->username)) || !(out->password = secret_dup(r->password)) ||
 	    (r->userroot && !(out->root = mf_strdup(r->userroot))))
 		return mf_fail_nomem(err, MF_SCOPE_MAILBOX);
@@ -1023,7 +1048,7 @@ static int source_login(struct mf_batch *b, const struct csvin_row *r, struct mf
 }
 
 static int target_login(struct mf_batch *b, const struct csvin_row *r, struct mf_login *out,
-			struct mf_err *err)
+                        struct mf_err *err)
 {
 	const struct mf_endpoint *e = &b->settings.target;
 	const char *user = r->target_username ? r->target_username : r->email;
@@ -1040,16 +1065,16 @@ static int target_login(struct mf_batch *b, const struct csvin_row *r, struct mf
 	}
 	if (!r->target_password)
 		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CONFIG,
-			       "line %u of the CSV has no TargetPassword for %s, and the target "
-			       "uses per-mailbox credentials",
-			       r->line, r->email);
+		               "line %u of the CSV has no TargetPassword for %s, and the target "
+		               "uses per-mailbox credentials",
+		               r->line, r->email);
 	if (!(out->user = mf_strdup(user)) || !(out->password = secret_dup(r->target_password)))
 		return mf_fail_nomem(err, MF_SCOPE_MAILBOX);
 	return 0;
 }
 
 int batch_logins(struct mf_batch *b, const struct ledger_mailbox *m, struct mf_login *src,
-		 struct mf_login *tgt, struct mf_err *err)
+                 struct mf_login *tgt, struct mf_err *err)
 {
 	const struct csvin_result *rows;
 	const struct csvin_row *r;
@@ -1060,7 +1085,7 @@ int batch_logins(struct mf_batch *b, const struct ledger_mailbox *m, struct mf_l
 		return -1;
 	if (!(r = find_row(rows, m->email)))
 		return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CONFIG,
-			       "%s is no longer in the batch's CSV", m->email);
+		               "%s is no longer in the batch's CSV", m->email);
 	if (source_login(b, r, src, err) || target_login(b, r, tgt, err)) {
 		mf_login_clear(src);
 		mf_login_clear(tgt);

@@ -23,39 +23,39 @@ struct ledger {
 };
 
 static const char schema[] =
-	"PRAGMA foreign_keys=ON;"
-	"CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS mailboxes(id INTEGER PRIMARY KEY, line INTEGER,"
-	" email TEXT NOT NULL UNIQUE COLLATE NOCASE, src_user TEXT NOT NULL, userroot TEXT,"
-	" tgt_user TEXT, state INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
-	" msgs_total INTEGER DEFAULT 0, msgs_done INTEGER DEFAULT 0,"
-	" bytes_total INTEGER DEFAULT 0, bytes_done INTEGER DEFAULT 0, skipped INTEGER DEFAULT 0,"
-	" first_synced INTEGER DEFAULT 0, last_synced INTEGER DEFAULT 0,"
-	" last_started INTEGER DEFAULT 0);"
-	"CREATE TABLE IF NOT EXISTS folders(id INTEGER PRIMARY KEY,"
-	" mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
-	" src_name TEXT NOT NULL, tgt_name TEXT, display TEXT,"
-	" src_uidvalidity INTEGER DEFAULT 0, src_uidnext INTEGER DEFAULT 0,"
-	" src_exists INTEGER DEFAULT 0, tgt_uidvalidity INTEGER DEFAULT 0,"
-	" tgt_reconcile_from INTEGER DEFAULT 0, excluded INTEGER DEFAULT 0, status TEXT,"
-	" msgs_total INTEGER DEFAULT 0, bytes_total INTEGER DEFAULT 0,"
-	" UNIQUE(mailbox_id, src_name));"
-	"CREATE TABLE IF NOT EXISTS messages(folder_id INTEGER NOT NULL"
-	" REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, tgt_uid INTEGER,"
-	" size INTEGER NOT NULL, internaldate INTEGER NOT NULL, idhash BLOB NOT NULL,"
-	" PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS skipped(folder_id INTEGER NOT NULL"
-	" REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, size INTEGER,"
-	" reason TEXT, ts INTEGER, PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, kind TEXT, dry_run INTEGER,"
-	" started INTEGER, ended INTEGER, result TEXT, msgs INTEGER, bytes INTEGER);"
-	"CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, ts INTEGER, mailbox_id INTEGER,"
-	" level TEXT, text TEXT);"
-	"CREATE TABLE IF NOT EXISTS steps(step INTEGER PRIMARY KEY, status INTEGER, summary TEXT,"
-	" updated INTEGER);"
-	"CREATE TABLE IF NOT EXISTS checks(step INTEGER, id TEXT, subject TEXT, status INTEGER,"
-	" title TEXT, detail TEXT, remedy TEXT, ts INTEGER, PRIMARY KEY(step, id, subject));"
-	"PRAGMA user_version=1;";
+        "PRAGMA foreign_keys=ON;"
+        "CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS mailboxes(id INTEGER PRIMARY KEY, line INTEGER,"
+        " email TEXT NOT NULL UNIQUE COLLATE NOCASE, src_user TEXT NOT NULL, userroot TEXT,"
+        " tgt_user TEXT, state INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+        " msgs_total INTEGER DEFAULT 0, msgs_done INTEGER DEFAULT 0,"
+        " bytes_total INTEGER DEFAULT 0, bytes_done INTEGER DEFAULT 0, skipped INTEGER DEFAULT 0,"
+        " first_synced INTEGER DEFAULT 0, last_synced INTEGER DEFAULT 0,"
+        " last_started INTEGER DEFAULT 0);"
+        "CREATE TABLE IF NOT EXISTS folders(id INTEGER PRIMARY KEY,"
+        " mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+        " src_name TEXT NOT NULL, tgt_name TEXT, display TEXT,"
+        " src_uidvalidity INTEGER DEFAULT 0, src_uidnext INTEGER DEFAULT 0,"
+        " src_exists INTEGER DEFAULT 0, tgt_uidvalidity INTEGER DEFAULT 0,"
+        " tgt_reconcile_from INTEGER DEFAULT 0, excluded INTEGER DEFAULT 0, status TEXT,"
+        " msgs_total INTEGER DEFAULT 0, bytes_total INTEGER DEFAULT 0,"
+        " UNIQUE(mailbox_id, src_name));"
+        "CREATE TABLE IF NOT EXISTS messages(folder_id INTEGER NOT NULL"
+        " REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, tgt_uid INTEGER,"
+        " size INTEGER NOT NULL, internaldate INTEGER NOT NULL, idhash BLOB NOT NULL,"
+        " PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS skipped(folder_id INTEGER NOT NULL"
+        " REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, size INTEGER,"
+        " reason TEXT, ts INTEGER, PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, kind TEXT, dry_run INTEGER,"
+        " started INTEGER, ended INTEGER, result TEXT, msgs INTEGER, bytes INTEGER);"
+        "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, ts INTEGER, mailbox_id INTEGER,"
+        " level TEXT, text TEXT);"
+        "CREATE TABLE IF NOT EXISTS steps(step INTEGER PRIMARY KEY, status INTEGER, summary TEXT,"
+        " updated INTEGER);"
+        "CREATE TABLE IF NOT EXISTS checks(step INTEGER, id TEXT, subject TEXT, status INTEGER,"
+        " title TEXT, detail TEXT, remedy TEXT, ts INTEGER, PRIMARY KEY(step, id, subject));"
+        "PRAGMA user_version=1;";
 
 /* ---------------------------------------------------------------- plumbing */
 
@@ -96,8 +96,9 @@ static int db_fail(struct ledger *l, int rc, const char *what, struct mf_err *er
 		break;
 	}
 	return mf_fail(err, MF_SCOPE_BATCH, code, "ledger: %s: %s", what,
-		       code == MF_E_NOSPC ? "no space left on device"
-					  : (l && l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc)));
+	               code == MF_E_NOSPC
+	                       ? "no space left on device"
+	                       : (l && l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc)));
 }
 
 /* The mutex is recursive: a transaction holds it from ledger_begin() to
@@ -119,19 +120,6 @@ static int prepare(struct ledger *l, const char *sql, sqlite3_stmt **st, struct 
 
 	if (rc != SQLITE_OK)
 		return db_fail(l, rc, "prepare", err);
-	return 0;
-}
-
-/* Runs a prepared write statement to completion and finalizes it. */
-static int step_done(struct ledger *l, sqlite3_stmt *st, const char *what, struct mf_err *err)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return db_fail(l, rc, what, err);
-	if (!l->in_txn)
-		note_write();
 	return 0;
 }
 
@@ -161,6 +149,232 @@ static int exec_locked(struct ledger *l, const char *sql, struct mf_err *err)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- statements */
+
+/* One value bound to a parameter of a statement. */
+struct arg {
+	enum { ARG_NULL, ARG_INT, ARG_TEXT } type;
+	sqlite3_int64 i;
+	const char *s; /* borrowed; NULL binds NULL */
+};
+
+static struct arg arg_int(sqlite3_int64 i)
+{
+	return (struct arg){.type = ARG_INT, .i = i};
+}
+
+static struct arg arg_text(const char *s)
+{
+	return (struct arg){.type = ARG_TEXT, .s = s};
+}
+
+static struct arg arg_null(void)
+{
+	return (struct arg){.type = ARG_NULL};
+}
+
+/* The parameters of a statement in order, as an array and its length:
+ * ARGS(arg_int(id), arg_text(name)); each is evaluated once (sizeof does not
+ * evaluate its operand). */
+#define ARGS(...)                                                                                  \
+	(const struct arg[]){__VA_ARGS__},                                                         \
+	        sizeof((const struct arg[]){__VA_ARGS__}) / sizeof(struct arg)
+#define NO_ARGS NULL, 0
+
+static void bind_args(sqlite3_stmt *st, const struct arg *args, size_t nargs)
+{
+	for (size_t i = 0; i < nargs; i++) {
+		int param = (int)i + 1;
+
+		if (args[i].type == ARG_INT)
+			sqlite3_bind_int64(st, param, args[i].i);
+		else if (args[i].type == ARG_TEXT)
+			bind_text(st, param, args[i].s);
+		else
+			sqlite3_bind_null(st, param);
+	}
+}
+
+/* Reads the current row of st into ctx: 0, or -1 when out of memory. */
+typedef int (*row_reader)(sqlite3_stmt *st, void *ctx);
+
+/* Takes the lock and prepares sql with its arguments bound: the caller then
+ * holds both until stmt_end(), which returns ret. */
+static int stmt_begin(struct ledger *l, const char *sql, const struct arg *args, size_t nargs,
+                      sqlite3_stmt **st, struct mf_err *err)
+{
+	lock(l);
+	if (prepare(l, sql, st, err)) {
+		unlock(l);
+		return -1;
+	}
+	bind_args(*st, args, nargs);
+	return 0;
+}
+
+static int stmt_end(struct ledger *l, sqlite3_stmt *st, int ret)
+{
+	sqlite3_finalize(st);
+	unlock(l);
+	return ret;
+}
+
+/* Runs a statement to its end, handing every result row to on_row (NULL: the
+ * rows are not read).  what names the statement in an error message. */
+static int query_rows(struct ledger *l, const char *what, const char *sql, const struct arg *args,
+                      size_t nargs, row_reader on_row, void *ctx, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	if (stmt_begin(l, sql, args, nargs, &st, err))
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (on_row && on_row(st, ctx)) {
+			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
+			break;
+		}
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = db_fail(l, rc, what, err);
+	return stmt_end(l, st, ret);
+}
+
+/* Runs a query for its first row only: 1 when on_row had it, 0 when there was
+ * none (an error when the row is required), -1 on error. */
+static int query_first(struct ledger *l, const char *what, int required, const char *sql,
+                       const struct arg *args, size_t nargs, row_reader on_row, void *ctx,
+                       struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret;
+
+	if (stmt_begin(l, sql, args, nargs, &st, err))
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		ret = on_row(st, ctx) ? mf_fail_nomem(err, MF_SCOPE_BATCH) : 1;
+	else if (rc == SQLITE_DONE && !required)
+		ret = 0;
+	else
+		ret = db_fail(l, rc, what, err);
+	return stmt_end(l, st, ret);
+}
+
+/* The one row of a query that always has one (an aggregate, a row just written). */
+static int query_row(struct ledger *l, const char *what, const char *sql, const struct arg *args,
+                     size_t nargs, row_reader on_row, void *ctx, struct mf_err *err)
+{
+	return query_first(l, what, 1, sql, args, nargs, on_row, ctx, err) < 0 ? -1 : 0;
+}
+
+/* The row of a query that may have none: 1 when found, 0 when not, -1 on error. */
+static int query_opt_row(struct ledger *l, const char *what, const char *sql,
+                         const struct arg *args, size_t nargs, row_reader on_row, void *ctx,
+                         struct mf_err *err)
+{
+	return query_first(l, what, 0, sql, args, nargs, on_row, ctx, err);
+}
+
+/* Runs a write statement, handing its RETURNING row (if any) to on_row.  Outside
+ * a transaction the statement commits by itself and counts as a committed
+ * write (the crash test hook). */
+static int write_rows(struct ledger *l, const char *what, const char *sql, const struct arg *args,
+                      size_t nargs, row_reader on_row, void *ctx, struct mf_err *err)
+{
+	int ret;
+
+	lock(l); /* in_txn is read with the mutex held */
+	ret = query_rows(l, what, sql, args, nargs, on_row, ctx, err);
+	if (!ret && !l->in_txn)
+		note_write();
+	unlock(l);
+	return ret;
+}
+
+static int write_stmt(struct ledger *l, const char *what, const char *sql, const struct arg *args,
+                      size_t nargs, struct mf_err *err)
+{
+	return write_rows(l, what, sql, args, nargs, NULL, NULL, err);
+}
+
+/* Row readers for single values. */
+static int read_text(sqlite3_stmt *st, void *ctx)
+{
+	return col_text(st, 0, ctx);
+}
+
+static int read_i64(sqlite3_stmt *st, void *ctx)
+{
+	*(int64_t *)ctx = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+static int read_u64_pair(sqlite3_stmt *st, void *ctx)
+{
+	uint64_t *v = ctx;
+
+	v[0] = (uint64_t)sqlite3_column_int64(st, 0);
+	v[1] = (uint64_t)sqlite3_column_int64(st, 1);
+	return 0;
+}
+
+/* The elements of a list a query reads, one per row. */
+struct row_type {
+	size_t size;
+	row_reader read;           /* fills a zeroed element */
+	void (*clear)(void *elem); /* frees what read put in it; NULL: nothing to free */
+};
+
+/* Result rows read into a growing array. */
+struct row_list {
+	const struct row_type *type;
+	void *v;
+	size_t n, cap;
+};
+
+/* A row_reader for a row_list: the element is counted before it is read, so
+ * a half-read one is freed with the others. */
+static int append_row(sqlite3_stmt *st, void *ctx)
+{
+	struct row_list *r = ctx;
+	void *elem;
+
+	if (mf_grow(&r->v, &r->cap, r->n + 1, r->type->size))
+		return -1;
+	elem = (char *)r->v + r->n++ * r->type->size;
+	memset(elem, 0, r->type->size);
+	return r->type->read(st, elem);
+}
+
+static void free_rows(struct row_list *r)
+{
+	for (size_t i = 0; r->type->clear && i < r->n; i++)
+		r->type->clear((char *)r->v + i * r->type->size);
+	free(r->v);
+}
+
+/* Reads every row of a query into a new array of the type's elements:
+ * out_ptr is the address of the caller's array pointer (set to NULL on
+ * failure), *n its length. */
+static int query_list(struct ledger *l, const char *what, const char *sql, const struct arg *args,
+                      size_t nargs, const struct row_type *type, void *out_ptr, size_t *n,
+                      struct mf_err *err)
+{
+	struct row_list r = {.type = type};
+	void *none = NULL;
+
+	*n = 0;
+	if (query_rows(l, what, sql, args, nargs, append_row, &r, err)) {
+		free_rows(&r);
+		memcpy(out_ptr, &none, sizeof(none));
+		return -1;
+	}
+	memcpy(out_ptr, &r.v, sizeof(r.v)); /* like mf_grow: any object pointer */
+	*n = r.n;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- open/close */
 
 int ledger_open(const char *path, struct ledger **out, struct mf_err *err)
@@ -183,9 +397,9 @@ int ledger_open(const char *path, struct ledger **out, struct mf_err *err)
 		pthread_mutexattr_destroy(&a);
 	}
 	rc = sqlite3_open_v2(path, &l->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
-				     SQLITE_OPEN_FULLMUTEX,
-			     NULL);
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
+	                             SQLITE_OPEN_FULLMUTEX,
+	                     NULL);
 	if (rc != SQLITE_OK) {
 		db_fail(l, rc, path, err);
 		ledger_close(l);
@@ -247,61 +461,27 @@ void ledger_rollback(struct ledger *l)
 
 int ledger_setting_get(struct ledger *l, const char *key, char **value, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int rc, ret = 0;
-
 	*value = NULL;
-	lock(l);
-	if (prepare(l, "SELECT value FROM settings WHERE key=?", &st, err)) {
-		unlock(l);
-		return -1;
-	}
-	bind_text(st, 1, key);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (col_text(st, 0, value))
-			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
-	} else if (rc != SQLITE_DONE) {
-		ret = db_fail(l, rc, "read setting", err);
-	}
-	sqlite3_finalize(st);
-	unlock(l);
-	return ret;
+	return query_opt_row(l, "read setting", "SELECT value FROM settings WHERE key=?",
+	                     ARGS(arg_text(key)), read_text, value, err) < 0
+	               ? -1
+	               : 0;
 }
 
 int ledger_setting_set(struct ledger *l, const char *key, const char *value, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
-
 	if (!value)
 		return ledger_setting_del(l, key, err);
-	lock(l);
-	ret = prepare(l, "INSERT INTO settings(key, value) VALUES(?, ?)"
-			 " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-		      &st, err);
-	if (!ret) {
-		bind_text(st, 1, key);
-		bind_text(st, 2, value);
-		ret = step_done(l, st, "write setting", err);
-	}
-	unlock(l);
-	return ret;
+	return write_stmt(l, "write setting",
+	                  "INSERT INTO settings(key, value) VALUES(?, ?)"
+	                  " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+	                  ARGS(arg_text(key), arg_text(value)), err);
 }
 
 int ledger_setting_del(struct ledger *l, const char *key, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
-
-	lock(l);
-	ret = prepare(l, "DELETE FROM settings WHERE key=?", &st, err);
-	if (!ret) {
-		bind_text(st, 1, key);
-		ret = step_done(l, st, "delete setting", err);
-	}
-	unlock(l);
-	return ret;
+	return write_stmt(l, "delete setting", "DELETE FROM settings WHERE key=?",
+	                  ARGS(arg_text(key)), err);
 }
 
 /* ---------------------------------------------------------------- mailboxes */
@@ -309,7 +489,7 @@ int ledger_setting_del(struct ledger *l, const char *key, struct mf_err *err)
 const char *mbx_state_name(enum mbx_state s)
 {
 	static const char *const names[] = {"Queued", "Connecting", "Syncing",
-					    "Synced", "Failed",     "Stopped"};
+	                                    "Synced", "Failed",     "Stopped"};
 
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
@@ -333,32 +513,22 @@ void ledger_mailboxes_free(struct ledger_mailbox *v, size_t n)
 
 int ledger_mailbox_put(struct ledger *l, struct ledger_mailbox *m, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
-
-	lock(l);
-	ret = prepare(l, "INSERT INTO mailboxes(line, email, src_user, userroot, tgt_user)"
-			 " VALUES(?, ?, ?, ?, ?) ON CONFLICT(email) DO UPDATE SET"
-			 " line=excluded.line, src_user=excluded.src_user,"
-			 " userroot=excluded.userroot, tgt_user=excluded.tgt_user"
-			 " RETURNING id",
-		      &st, err);
-	if (!ret) {
-		sqlite3_bind_int(st, 1, (int)m->line);
-		bind_text(st, 2, m->email);
-		bind_text(st, 3, m->src_user);
-		bind_text(st, 4, m->userroot);
-		bind_text(st, 5, m->tgt_user);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			m->id = sqlite3_column_int64(st, 0);
-		ret = step_done(l, st, "store mailbox", err);
-	}
-	unlock(l);
-	return ret;
+	return write_rows(l, "store mailbox",
+	                  "INSERT INTO mailboxes(line, email, src_user, userroot, tgt_user)"
+	                  " VALUES(?, ?, ?, ?, ?) ON CONFLICT(email) DO UPDATE SET"
+	                  " line=excluded.line, src_user=excluded.src_user,"
+	                  " userroot=excluded.userroot, tgt_user=excluded.tgt_user"
+	                  " RETURNING id",
+	                  ARGS(arg_int((int)m->line), arg_text(m->email), arg_text(m->src_user),
+	                       arg_text(m->userroot), arg_text(m->tgt_user)),
+	                  read_i64, &m->id, err);
 }
 
-static int read_mailbox_row(sqlite3_stmt *st, struct ledger_mailbox *m)
+/* A row_reader for a struct ledger_mailbox (MAILBOX_COLUMNS). */
+static int read_mailbox_row(sqlite3_stmt *st, void *elem)
 {
+	struct ledger_mailbox *m = elem;
+
 	memset(m, 0, sizeof(*m));
 	m->id = sqlite3_column_int64(st, 0);
 	m->line = (unsigned)sqlite3_column_int(st, 1);
@@ -384,73 +554,40 @@ static int read_mailbox_row(sqlite3_stmt *st, struct ledger_mailbox *m)
 	"id, line, email, src_user, userroot, tgt_user, state, last_error, msgs_total, msgs_done," \
 	" bytes_total, bytes_done, skipped, first_synced, last_synced, last_started"
 
-int ledger_mailboxes(struct ledger *l, struct ledger_mailbox **out, size_t *n, struct mf_err *err)
+static void clear_mailbox(void *elem)
 {
-	struct ledger_mailbox *v = NULL;
-	size_t cap = 0, cnt = 0;
-	sqlite3_stmt *st;
-	int rc, ret = 0;
-
-	*out = NULL;
-	*n = 0;
-	lock(l);
-	if (prepare(l, "SELECT " MAILBOX_COLUMNS " FROM mailboxes ORDER BY line, id", &st, err)) {
-		unlock(l);
-		return -1;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (mf_grow(&v, &cap, cnt + 1, sizeof(*v)) || read_mailbox_row(st, &v[cnt])) {
-			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
-			break;
-		}
-		cnt++;
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = db_fail(l, rc, "list mailboxes", err);
-	sqlite3_finalize(st);
-	unlock(l);
-	if (ret) {
-		ledger_mailboxes_free(v, cnt);
-		return -1;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
+	ledger_mailbox_clear(elem);
 }
 
-int ledger_mailbox_get(struct ledger *l, int64_t id, struct ledger_mailbox *out,
-		       struct mf_err *err)
+static const struct row_type mailbox_rows = {sizeof(struct ledger_mailbox), read_mailbox_row,
+                                             clear_mailbox};
+
+int ledger_mailboxes(struct ledger *l, struct ledger_mailbox **out, size_t *n, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int rc, ret = 0;
+	return query_list(l, "list mailboxes",
+	                  "SELECT " MAILBOX_COLUMNS " FROM mailboxes ORDER BY line, id", NO_ARGS,
+	                  &mailbox_rows, out, n, err);
+}
+
+int ledger_mailbox_get(struct ledger *l, int64_t id, struct ledger_mailbox *out, struct mf_err *err)
+{
+	int found;
 
 	memset(out, 0, sizeof(*out));
-	lock(l);
-	if (prepare(l, "SELECT " MAILBOX_COLUMNS " FROM mailboxes WHERE id=?", &st, err)) {
-		unlock(l);
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (read_mailbox_row(st, out))
-			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
-	} else if (rc == SQLITE_DONE) {
-		ret = mf_fail(err, MF_SCOPE_BATCH, MF_E_NOTFOUND, "no mailbox %lld", (long long)id);
-	} else {
-		ret = db_fail(l, rc, "read mailbox", err);
-	}
-	sqlite3_finalize(st);
-	unlock(l);
-	return ret;
+	found = query_opt_row(l, "read mailbox",
+	                      "SELECT " MAILBOX_COLUMNS " FROM mailboxes WHERE id=?",
+	                      ARGS(arg_int(id)), read_mailbox_row, out, err);
+	if (found == 0)
+		return mf_fail(err, MF_SCOPE_BATCH, MF_E_NOTFOUND, "no mailbox %lld",
+		               (long long)id);
+	return found < 0 ? -1 : 0;
 }
 
 int ledger_mailboxes_retain(struct ledger *l, char *const *keep, size_t n, size_t *removed,
-			    struct mf_err *err)
+                            struct mf_err *err)
 {
 	struct ledger_mailbox *all;
 	size_t cnt, gone = 0;
-	sqlite3_stmt *st;
 
 	*removed = 0;
 	if (ledger_mailboxes(l, &all, &cnt, err))
@@ -462,14 +599,11 @@ int ledger_mailboxes_retain(struct ledger *l, char *const *keep, size_t n, size_
 			found = !strcasecmp(all[i].email, keep[k]);
 		if (found)
 			continue;
-		lock(l);
-		if (prepare(l, "DELETE FROM mailboxes WHERE id=?", &st, err) ||
-		    (sqlite3_bind_int64(st, 1, all[i].id), step_done(l, st, "remove mailbox", err))) {
-			unlock(l);
+		if (write_stmt(l, "remove mailbox", "DELETE FROM mailboxes WHERE id=?",
+		               ARGS(arg_int(all[i].id)), err)) {
 			ledger_mailboxes_free(all, cnt);
 			return -1;
 		}
-		unlock(l);
 		gone++;
 	}
 	ledger_mailboxes_free(all, cnt);
@@ -477,56 +611,32 @@ int ledger_mailboxes_retain(struct ledger *l, char *const *keep, size_t n, size_
 	return 0;
 }
 
-int ledger_mailbox_set_state(struct ledger *l, int64_t id, enum mbx_state state,
-			     const char *error, struct mf_err *err)
+int ledger_mailbox_set_state(struct ledger *l, int64_t id, enum mbx_state state, const char *error,
+                             struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
-
-	lock(l);
-	ret = prepare(l,
-		      "UPDATE mailboxes SET state=?, last_error=?,"
-		      " last_started=CASE WHEN ?=1 THEN ? ELSE last_started END WHERE id=?",
-		      &st, err);
-	if (!ret) {
-		sqlite3_bind_int(st, 1, (int)state);
-		bind_text(st, 2, error);
-		sqlite3_bind_int(st, 3, state == MBX_CONNECTING);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
-		sqlite3_bind_int64(st, 5, id);
-		ret = step_done(l, st, "update mailbox state", err);
-	}
-	unlock(l);
-	return ret;
+	return write_stmt(l, "update mailbox state",
+	                  "UPDATE mailboxes SET state=?, last_error=?,"
+	                  " last_started=CASE WHEN ?=1 THEN ? ELSE last_started END WHERE id=?",
+	                  ARGS(arg_int(state), arg_text(error), arg_int(state == MBX_CONNECTING),
+	                       arg_int(time(NULL)), arg_int(id)),
+	                  err);
 }
 
 int ledger_mailbox_set_totals(struct ledger *l, int64_t id, uint64_t msgs_total, uint64_t msgs_done,
-			      uint64_t bytes_total, uint64_t bytes_done, uint64_t skipped,
-			      int synced_now, struct mf_err *err)
+                              uint64_t bytes_total, uint64_t bytes_done, uint64_t skipped,
+                              int synced_now, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
-
-	lock(l);
-	ret = prepare(l,
-		      "UPDATE mailboxes SET msgs_total=?1, msgs_done=?2, bytes_total=?3, bytes_done=?4,"
-		      " skipped=?5, last_synced=CASE WHEN ?6 THEN ?7 ELSE last_synced END,"
-		      " first_synced=CASE WHEN ?6 AND first_synced=0 THEN ?7 ELSE first_synced END"
-		      " WHERE id=?8",
-		      &st, err);
-	if (!ret) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)msgs_total);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)msgs_done);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)bytes_total);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)bytes_done);
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)skipped);
-		sqlite3_bind_int(st, 6, synced_now);
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
-		sqlite3_bind_int64(st, 8, id);
-		ret = step_done(l, st, "update mailbox totals", err);
-	}
-	unlock(l);
-	return ret;
+	return write_stmt(
+	        l, "update mailbox totals",
+	        "UPDATE mailboxes SET msgs_total=?1, msgs_done=?2, bytes_total=?3, bytes_done=?4,"
+	        " skipped=?5, last_synced=CASE WHEN ?6 THEN ?7 ELSE last_synced END,"
+	        " first_synced=CASE WHEN ?6 AND first_synced=0 THEN ?7 ELSE first_synced END"
+	        " WHERE id=?8",
+	        ARGS(arg_int((sqlite3_int64)msgs_total), arg_int((sqlite3_int64)msgs_done),
+	             arg_int((sqlite3_int64)bytes_total), arg_int((sqlite3_int64)bytes_done),
+	             arg_int((sqlite3_int64)skipped), arg_int(synced_now), arg_int(time(NULL)),
+	             arg_int(id)),
+	        err);
 }
 
 /* ---------------------------------------------------------------- folders */
@@ -548,11 +658,14 @@ void ledger_folders_free(struct ledger_folder *v, size_t n)
 }
 
 #define FOLDER_COLUMNS                                                                             \
-	"id, mailbox_id, src_name, tgt_name, display, src_uidvalidity, src_uidnext, src_exists,"  \
+	"id, mailbox_id, src_name, tgt_name, display, src_uidvalidity, src_uidnext, src_exists,"   \
 	" tgt_uidvalidity, tgt_reconcile_from, excluded, status, msgs_total, bytes_total"
 
-static int read_folder_row(sqlite3_stmt *st, struct ledger_folder *f)
+/* A row_reader for a struct ledger_folder (FOLDER_COLUMNS). */
+static int read_folder_row(sqlite3_stmt *st, void *elem)
 {
+	struct ledger_folder *f = elem;
+
 	memset(f, 0, sizeof(*f));
 	f->id = sqlite3_column_int64(st, 0);
 	f->mailbox_id = sqlite3_column_int64(st, 1);
@@ -574,122 +687,76 @@ static int read_folder_row(sqlite3_stmt *st, struct ledger_folder *f)
 
 int ledger_folder_put(struct ledger *l, struct ledger_folder *f, struct mf_err *err)
 {
-	sqlite3_stmt *st;
 	struct ledger_folder row;
-	int rc, ret;
+	int ret;
 
-	lock(l);
-	ret = prepare(l, "INSERT INTO folders(mailbox_id, src_name, tgt_name, display, excluded, status)"
-			 " VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(mailbox_id, src_name) DO UPDATE SET"
-			 " tgt_name=excluded.tgt_name, display=excluded.display,"
-			 " excluded=excluded.excluded, status=excluded.status",
-		      &st, err);
-	if (!ret) {
-		sqlite3_bind_int64(st, 1, f->mailbox_id);
-		bind_text(st, 2, f->src_name);
-		bind_text(st, 3, f->tgt_name);
-		bind_text(st, 4, f->display);
-		sqlite3_bind_int(st, 5, f->excluded);
-		bind_text(st, 6, f->status);
-		ret = step_done(l, st, "store folder", err);
-	}
+	lock(l); /* the row read back is the one written */
+	ret = write_stmt(
+	        l, "store folder",
+	        "INSERT INTO folders(mailbox_id, src_name, tgt_name, display, excluded, status)"
+	        " VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(mailbox_id, src_name) DO UPDATE SET"
+	        " tgt_name=excluded.tgt_name, display=excluded.display,"
+	        " excluded=excluded.excluded, status=excluded.status",
+	        ARGS(arg_int(f->mailbox_id), arg_text(f->src_name), arg_text(f->tgt_name),
+	             arg_text(f->display), arg_int(f->excluded), arg_text(f->status)),
+	        err);
 	if (!ret)
-		ret = prepare(l, "SELECT " FOLDER_COLUMNS " FROM folders WHERE mailbox_id=? AND src_name=?",
-			      &st, err);
+		ret = query_row(l, "read folder",
+		                "SELECT " FOLDER_COLUMNS
+		                " FROM folders WHERE mailbox_id=? AND src_name=?",
+		                ARGS(arg_int(f->mailbox_id), arg_text(f->src_name)),
+		                read_folder_row, &row, err);
 	if (!ret) {
-		sqlite3_bind_int64(st, 1, f->mailbox_id);
-		bind_text(st, 2, f->src_name);
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW)
-			ret = db_fail(l, rc, "read folder", err);
-		else if (read_folder_row(st, &row))
-			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
-		sqlite3_finalize(st);
-		if (!ret) {
-			ledger_folder_clear(f);
-			*f = row;
-		}
+		ledger_folder_clear(f);
+		*f = row;
 	}
 	unlock(l);
 	return ret;
 }
 
-int ledger_folders(struct ledger *l, int64_t mailbox_id, struct ledger_folder **out, size_t *n,
-		   struct mf_err *err)
+static void clear_folder(void *elem)
 {
-	struct ledger_folder *v = NULL;
-	size_t cap = 0, cnt = 0;
-	sqlite3_stmt *st;
-	int rc, ret = 0;
+	ledger_folder_clear(elem);
+}
 
-	*out = NULL;
-	*n = 0;
-	lock(l);
-	if (prepare(l, "SELECT " FOLDER_COLUMNS " FROM folders WHERE mailbox_id=? ORDER BY display",
-		    &st, err)) {
-		unlock(l);
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (mf_grow(&v, &cap, cnt + 1, sizeof(*v)) || read_folder_row(st, &v[cnt])) {
-			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
-			break;
-		}
-		cnt++;
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = db_fail(l, rc, "list folders", err);
-	sqlite3_finalize(st);
-	unlock(l);
-	if (ret) {
-		ledger_folders_free(v, cnt);
-		return -1;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
+static const struct row_type folder_rows = {sizeof(struct ledger_folder), read_folder_row,
+                                            clear_folder};
+
+int ledger_folders(struct ledger *l, int64_t mailbox_id, struct ledger_folder **out, size_t *n,
+                   struct mf_err *err)
+{
+	return query_list(l, "list folders",
+	                  "SELECT " FOLDER_COLUMNS
+	                  " FROM folders WHERE mailbox_id=? ORDER BY display",
+	                  ARGS(arg_int(mailbox_id)), &folder_rows, out, n, err);
 }
 
 int ledger_folder_update(struct ledger *l, const struct ledger_folder *f, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
-
-	lock(l);
-	ret = prepare(l,
-		      "UPDATE folders SET src_uidvalidity=?, src_uidnext=?, src_exists=?,"
-		      " tgt_uidvalidity=?, tgt_reconcile_from=?, status=?, msgs_total=?,"
-		      " bytes_total=?, tgt_name=? WHERE id=?",
-		      &st, err);
-	if (!ret) {
-		sqlite3_bind_int64(st, 1, f->src_uidvalidity);
-		sqlite3_bind_int64(st, 2, f->src_uidnext);
-		sqlite3_bind_int64(st, 3, f->src_exists);
-		sqlite3_bind_int64(st, 4, f->tgt_uidvalidity);
-		sqlite3_bind_int64(st, 5, f->tgt_reconcile_from);
-		bind_text(st, 6, f->status);
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)f->msgs_total);
-		sqlite3_bind_int64(st, 8, (sqlite3_int64)f->bytes_total);
-		bind_text(st, 9, f->tgt_name);
-		sqlite3_bind_int64(st, 10, f->id);
-		ret = step_done(l, st, "update folder", err);
-	}
-	unlock(l);
-	return ret;
+	return write_stmt(
+	        l, "update folder",
+	        "UPDATE folders SET src_uidvalidity=?, src_uidnext=?, src_exists=?,"
+	        " tgt_uidvalidity=?, tgt_reconcile_from=?, status=?, msgs_total=?,"
+	        " bytes_total=?, tgt_name=? WHERE id=?",
+	        ARGS(arg_int(f->src_uidvalidity), arg_int(f->src_uidnext), arg_int(f->src_exists),
+	             arg_int(f->tgt_uidvalidity), arg_int(f->tgt_reconcile_from),
+	             arg_text(f->status), arg_int((sqlite3_int64)f->msgs_total),
+	             arg_int((sqlite3_int64)f->bytes_total), arg_text(f->tgt_name), arg_int(f->id)),
+	        err);
 }
 
 /* ---------------------------------------------------------------- messages */
 
 static int insert_msgs(struct ledger *l, int64_t folder_id, const struct ledger_msg *m, size_t n,
-		       struct mf_err *err)
+                       struct mf_err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prepare(l, "INSERT OR REPLACE INTO messages(folder_id, src_uid, tgt_uid, size,"
-		       " internaldate, idhash) VALUES(?, ?, ?, ?, ?, ?)",
-		    &st, err))
+	if (prepare(l,
+	            "INSERT OR REPLACE INTO messages(folder_id, src_uid, tgt_uid, size,"
+	            " internaldate, idhash) VALUES(?, ?, ?, ?, ?, ?)",
+	            &st, err))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_bind_int64(st, 1, folder_id);
@@ -713,7 +780,7 @@ static int insert_msgs(struct ledger *l, int64_t folder_id, const struct ledger_
 }
 
 int ledger_msgs_add(struct ledger *l, int64_t folder_id, const struct ledger_msg *m, size_t n,
-		    struct mf_err *err)
+                    struct mf_err *err)
 {
 	int rc;
 
@@ -732,51 +799,30 @@ int ledger_msgs_add(struct ledger *l, int64_t folder_id, const struct ledger_msg
 	return rc;
 }
 
-int ledger_msgs(struct ledger *l, int64_t folder_id, struct ledger_msg **out, size_t *n,
-		struct mf_err *err)
+/* A row_reader for a struct ledger_msg. */
+static int read_msg_row(sqlite3_stmt *st, void *elem)
 {
-	struct ledger_msg *v = NULL;
-	size_t cap = 0, cnt = 0;
-	sqlite3_stmt *st;
-	int rc, ret = 0;
+	struct ledger_msg *m = elem;
+	const void *h = sqlite3_column_blob(st, 4);
 
-	*out = NULL;
-	*n = 0;
-	lock(l);
-	if (prepare(l, "SELECT src_uid, tgt_uid, size, internaldate, idhash FROM messages"
-		       " WHERE folder_id=? ORDER BY src_uid",
-		    &st, err)) {
-		unlock(l);
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, folder_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const void *h = sqlite3_column_blob(st, 4);
-
-		if (mf_grow(&v, &cap, cnt + 1, sizeof(*v))) {
-			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
-			break;
-		}
-		memset(&v[cnt], 0, sizeof(v[cnt]));
-		v[cnt].src_uid = (uint32_t)sqlite3_column_int64(st, 0);
-		v[cnt].tgt_uid = (uint32_t)sqlite3_column_int64(st, 1);
-		v[cnt].size = (uint64_t)sqlite3_column_int64(st, 2);
-		v[cnt].internaldate = sqlite3_column_int64(st, 3);
-		if (h && sqlite3_column_bytes(st, 4) == LEDGER_IDHASH_LEN)
-			memcpy(v[cnt].idhash, h, LEDGER_IDHASH_LEN);
-		cnt++;
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = db_fail(l, rc, "read messages", err);
-	sqlite3_finalize(st);
-	unlock(l);
-	if (ret) {
-		free(v);
-		return -1;
-	}
-	*out = v;
-	*n = cnt;
+	m->src_uid = (uint32_t)sqlite3_column_int64(st, 0);
+	m->tgt_uid = (uint32_t)sqlite3_column_int64(st, 1);
+	m->size = (uint64_t)sqlite3_column_int64(st, 2);
+	m->internaldate = sqlite3_column_int64(st, 3);
+	if (h && sqlite3_column_bytes(st, 4) == LEDGER_IDHASH_LEN)
+		memcpy(m->idhash, h, LEDGER_IDHASH_LEN);
 	return 0;
+}
+
+static const struct row_type msg_rows = {sizeof(struct ledger_msg), read_msg_row, NULL};
+
+int ledger_msgs(struct ledger *l, int64_t folder_id, struct ledger_msg **out, size_t *n,
+                struct mf_err *err)
+{
+	return query_list(l, "read messages",
+	                  "SELECT src_uid, tgt_uid, size, internaldate, idhash FROM messages"
+	                  " WHERE folder_id=? ORDER BY src_uid",
+	                  ARGS(arg_int(folder_id)), &msg_rows, out, n, err);
 }
 
 static int find_pair(const uint32_t (*pairs)[2], size_t n, uint32_t old, uint32_t *new_uid)
@@ -790,11 +836,10 @@ static int find_pair(const uint32_t (*pairs)[2], size_t n, uint32_t old, uint32_
 }
 
 int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
-		      const uint32_t (*pairs)[2], size_t n, int drop_unlisted, struct mf_err *err)
+                      const uint32_t (*pairs)[2], size_t n, int drop_unlisted, struct mf_err *err)
 {
 	struct ledger_msg *rows;
 	size_t cnt, kept = 0;
-	sqlite3_stmt *st;
 	int own_txn, ret = 0;
 
 	lock(l);
@@ -819,12 +864,8 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 		unlock(l);
 		return -1;
 	}
-	ret = prepare(l, "DELETE FROM messages WHERE folder_id=?", &st, err);
-	if (!ret) {
-		sqlite3_bind_int64(st, 1, folder_id);
-		ret = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(l, SQLITE_ERROR, "remap", err);
-		sqlite3_finalize(st);
-	}
+	ret = write_stmt(l, "remap", "DELETE FROM messages WHERE folder_id=?",
+	                 ARGS(arg_int(folder_id)), err); /* inside the transaction */
 	if (!ret)
 		ret = insert_msgs(l, folder_id, rows, kept, err);
 	free(rows);
@@ -839,274 +880,145 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 }
 
 int ledger_msgs_count(struct ledger *l, int64_t folder_id, uint64_t *count, uint64_t *bytes,
-		      struct mf_err *err)
+                      struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int rc, ret = 0;
+	uint64_t v[2];
 
-	lock(l);
-	if (prepare(l, "SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE folder_id=?", &st,
-		    err)) {
-		unlock(l);
+	if (query_row(l, "count messages",
+	              "SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE folder_id=?",
+	              ARGS(arg_int(folder_id)), read_u64_pair, v, err))
 		return -1;
-	}
-	sqlite3_bind_int64(st, 1, folder_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*count = (uint64_t)sqlite3_column_int64(st, 0);
-		*bytes = (uint64_t)sqlite3_column_int64(st, 1);
-	} else {
-		ret = db_fail(l, rc, "count messages", err);
-	}
-	sqlite3_finalize(st);
-	unlock(l);
-	return ret;
+	*count = v[0];
+	*bytes = v[1];
+	return 0;
 }
 
 /* ---------------------------------------------------------------- skipped */
 
 int ledger_skip_add(struct ledger *l, int64_t folder_id, uint32_t src_uid, uint64_t size,
-		    const char *reason, struct mf_err *err)
+                    const char *reason, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
-
-	lock(l);
-	ret = prepare(l, "INSERT OR REPLACE INTO skipped(folder_id, src_uid, size, reason, ts)"
-			 " VALUES(?, ?, ?, ?, ?)",
-		      &st, err);
-	if (!ret) {
-		sqlite3_bind_int64(st, 1, folder_id);
-		sqlite3_bind_int64(st, 2, src_uid);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)size);
-		bind_text(st, 4, reason);
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
-		ret = step_done(l, st, "record skipped message", err);
-	}
-	unlock(l);
-	return ret;
+	return write_stmt(l, "record skipped message",
+	                  "INSERT OR REPLACE INTO skipped(folder_id, src_uid, size, reason, ts)"
+	                  " VALUES(?, ?, ?, ?, ?)",
+	                  ARGS(arg_int(folder_id), arg_int(src_uid), arg_int((sqlite3_int64)size),
+	                       arg_text(reason), arg_int(time(NULL))),
+	                  err);
 }
 
 int ledger_skips_clear(struct ledger *l, int64_t folder_id, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
-
-	lock(l);
-	ret = prepare(l, "DELETE FROM skipped WHERE folder_id=?", &st, err);
-	if (!ret) {
-		sqlite3_bind_int64(st, 1, folder_id);
-		ret = step_done(l, st, "forget skipped messages", err);
-	}
-	unlock(l);
-	return ret;
+	return write_stmt(l, "forget skipped messages", "DELETE FROM skipped WHERE folder_id=?",
+	                  ARGS(arg_int(folder_id)), err);
 }
 
-int ledger_skipped_count(struct ledger *l, int64_t mailbox_id, uint64_t *count,
-			 struct mf_err *err)
+int ledger_skipped_count(struct ledger *l, int64_t mailbox_id, uint64_t *count, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int rc, ret = 0;
+	int64_t v;
 
 	*count = 0;
-	lock(l);
-	if (prepare(l, "SELECT count(*) FROM skipped s JOIN folders f ON f.id=s.folder_id"
-		       " WHERE f.mailbox_id=?",
-		    &st, err)) {
-		unlock(l);
+	if (query_row(l, "count skipped",
+	              "SELECT count(*) FROM skipped s JOIN folders f ON f.id=s.folder_id"
+	              " WHERE f.mailbox_id=?",
+	              ARGS(arg_int(mailbox_id)), read_i64, &v, err))
 		return -1;
-	}
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*count = (uint64_t)sqlite3_column_int64(st, 0);
-	else
-		ret = db_fail(l, rc, "count skipped", err);
-	sqlite3_finalize(st);
-	unlock(l);
-	return ret;
+	*count = (uint64_t)v;
+	return 0;
 }
 
-int ledger_skipped_uids(struct ledger *l, int64_t folder_id, uint32_t **out, size_t *n,
-			struct mf_err *err)
+static int read_uid_row(sqlite3_stmt *st, void *elem)
 {
-	uint32_t *v = NULL;
-	size_t cap = 0, cnt = 0;
-	sqlite3_stmt *st;
-	int rc, ret = 0;
-
-	*out = NULL;
-	*n = 0;
-	lock(l);
-	if (prepare(l, "SELECT src_uid FROM skipped WHERE folder_id=? ORDER BY src_uid", &st, err)) {
-		unlock(l);
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, folder_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (mf_grow(&v, &cap, cnt + 1, sizeof(*v))) {
-			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
-			break;
-		}
-		v[cnt++] = (uint32_t)sqlite3_column_int64(st, 0);
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = db_fail(l, rc, "read skipped", err);
-	sqlite3_finalize(st);
-	unlock(l);
-	if (ret) {
-		free(v);
-		return -1;
-	}
-	*out = v;
-	*n = cnt;
+	*(uint32_t *)elem = (uint32_t)sqlite3_column_int64(st, 0);
 	return 0;
+}
+
+static const struct row_type uid_rows = {sizeof(uint32_t), read_uid_row, NULL};
+
+int ledger_skipped_uids(struct ledger *l, int64_t folder_id, uint32_t **out, size_t *n,
+                        struct mf_err *err)
+{
+	return query_list(l, "read skipped",
+	                  "SELECT src_uid FROM skipped WHERE folder_id=? ORDER BY src_uid",
+	                  ARGS(arg_int(folder_id)), &uid_rows, out, n, err);
+}
+
+static void clear_skip(void *elem)
+{
+	struct ledger_skip *s = elem;
+
+	free(s->reason);
+	free(s->display);
 }
 
 void ledger_skips_free(struct ledger_skip *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].reason);
-		free(v[i].display);
-	}
+	for (size_t i = 0; i < n; i++)
+		clear_skip(&v[i]);
 	free(v);
 }
 
-int ledger_skips(struct ledger *l, int64_t mailbox_id, struct ledger_skip **out, size_t *n,
-		 struct mf_err *err)
+/* A row_reader for a struct ledger_skip. */
+static int read_skip_row(sqlite3_stmt *st, void *elem)
 {
-	struct ledger_skip *v = NULL;
-	size_t cap = 0, cnt = 0;
-	sqlite3_stmt *st;
-	int rc, ret = 0;
+	struct ledger_skip *s = elem;
 
-	*out = NULL;
-	*n = 0;
-	lock(l);
-	if (prepare(l, "SELECT s.folder_id, s.src_uid, s.size, s.reason, f.display FROM skipped s"
-		       " JOIN folders f ON f.id=s.folder_id WHERE f.mailbox_id=?"
-		       " ORDER BY f.display, s.src_uid",
-		    &st, err)) {
-		unlock(l);
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (mf_grow(&v, &cap, cnt + 1, sizeof(*v))) {
-			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
-			break;
-		}
-		memset(&v[cnt], 0, sizeof(v[cnt]));
-		v[cnt].folder_id = sqlite3_column_int64(st, 0);
-		v[cnt].src_uid = (uint32_t)sqlite3_column_int64(st, 1);
-		v[cnt].size = (uint64_t)sqlite3_column_int64(st, 2);
-		cnt++;
-		if (col_text(st, 3, &v[cnt - 1].reason) || col_text(st, 4, &v[cnt - 1].display)) {
-			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
-			break;
-		}
-	}
-	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		ret = db_fail(l, rc, "read skipped", err);
-	sqlite3_finalize(st);
-	unlock(l);
-	if (ret) {
-		ledger_skips_free(v, cnt);
-		return -1;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
+	s->folder_id = sqlite3_column_int64(st, 0);
+	s->src_uid = (uint32_t)sqlite3_column_int64(st, 1);
+	s->size = (uint64_t)sqlite3_column_int64(st, 2);
+	return col_text(st, 3, &s->reason) || col_text(st, 4, &s->display) ? -1 : 0;
+}
+
+static const struct row_type skip_rows = {sizeof(struct ledger_skip), read_skip_row, clear_skip};
+
+int ledger_skips(struct ledger *l, int64_t mailbox_id, struct ledger_skip **out, size_t *n,
+                 struct mf_err *err)
+{
+	return query_list(
+	        l, "read skipped",
+	        "SELECT s.folder_id, s.src_uid, s.size, s.reason, f.display FROM skipped s"
+	        " JOIN folders f ON f.id=s.folder_id WHERE f.mailbox_id=?"
+	        " ORDER BY f.display, s.src_uid",
+	        ARGS(arg_int(mailbox_id)), &skip_rows, out, n, err);
 }
 
 /* ---------------------------------------------------------------- runs, events */
 
 int ledger_run_start(struct ledger *l, const char *kind, int dry_run, int64_t *run_id,
-		     struct mf_err *err)
+                     struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
-
-	lock(l);
-	ret = prepare(l, "INSERT INTO runs(kind, dry_run, started) VALUES(?, ?, ?) RETURNING id", &st,
-		      err);
-	if (!ret) {
-		bind_text(st, 1, kind);
-		sqlite3_bind_int(st, 2, dry_run);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-		if (sqlite3_step(st) == SQLITE_ROW)
-			*run_id = sqlite3_column_int64(st, 0);
-		ret = step_done(l, st, "start run", err);
-	}
-	unlock(l);
-	return ret;
+	return write_rows(l, "start run",
+	                  "INSERT INTO runs(kind, dry_run, started) VALUES(?, ?, ?) RETURNING id",
+	                  ARGS(arg_text(kind), arg_int(dry_run), arg_int(time(NULL))), read_i64,
+	                  run_id, err);
 }
 
 int ledger_run_end(struct ledger *l, int64_t run_id, const char *result, uint64_t msgs,
-		   uint64_t bytes, struct mf_err *err)
+                   uint64_t bytes, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
-
-	lock(l);
-	ret = prepare(l, "UPDATE runs SET ended=?, result=?, msgs=?, bytes=? WHERE id=?", &st, err);
-	if (!ret) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-		bind_text(st, 2, result);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)msgs);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)bytes);
-		sqlite3_bind_int64(st, 5, run_id);
-		ret = step_done(l, st, "end run", err);
-	}
-	unlock(l);
-	return ret;
+	return write_stmt(l, "end run",
+	                  "UPDATE runs SET ended=?, result=?, msgs=?, bytes=? WHERE id=?",
+	                  ARGS(arg_int(time(NULL)), arg_text(result), arg_int((sqlite3_int64)msgs),
+	                       arg_int((sqlite3_int64)bytes), arg_int(run_id)),
+	                  err);
 }
 
 int ledger_last_run_end(struct ledger *l, const char *kind, int64_t *when, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int rc, ret = 0;
-
 	*when = 0;
-	lock(l);
-	if (prepare(l, "SELECT coalesce(max(ended), 0) FROM runs WHERE kind=? AND dry_run=0"
-		       " AND result IN ('synced', 'partial')",
-		    &st, err)) {
-		unlock(l);
-		return -1;
-	}
-	bind_text(st, 1, kind);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*when = sqlite3_column_int64(st, 0);
-	else
-		ret = db_fail(l, rc, "read runs", err);
-	sqlite3_finalize(st);
-	unlock(l);
-	return ret;
+	return query_row(l, "read runs",
+	                 "SELECT coalesce(max(ended), 0) FROM runs WHERE kind=? AND dry_run=0"
+	                 " AND result IN ('synced', 'partial')",
+	                 ARGS(arg_text(kind)), read_i64, when, err);
 }
 
 int ledger_event(struct ledger *l, int64_t mailbox_id, const char *level, const char *text,
-		 struct mf_err *err)
+                 struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
-
-	lock(l);
-	ret = prepare(l, "INSERT INTO events(ts, mailbox_id, level, text) VALUES(?, ?, ?, ?)", &st,
-		      err);
-	if (!ret) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-		if (mailbox_id)
-			sqlite3_bind_int64(st, 2, mailbox_id);
-		else
-			sqlite3_bind_null(st, 2);
-		bind_text(st, 3, level);
-		bind_text(st, 4, text);
-		ret = step_done(l, st, "record event", err);
-	}
-	unlock(l);
-	return ret;
+	return write_stmt(l, "record event",
+	                  "INSERT INTO events(ts, mailbox_id, level, text) VALUES(?, ?, ?, ?)",
+	                  ARGS(arg_int(time(NULL)), mailbox_id ? arg_int(mailbox_id) : arg_null(),
+	                       arg_text(level), arg_text(text)),
+	                  err);
 }
 
 /* ---------------------------------------------------------------- steps */
@@ -1119,155 +1031,106 @@ const char *step_status_name(enum step_status s)
 }
 
 int ledger_step_set(struct ledger *l, int step, enum step_status stt, const char *summary,
-		    struct mf_err *err)
+                    struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
+	return write_stmt(l, "store step",
+	                  "INSERT OR REPLACE INTO steps(step, status, summary, updated)"
+	                  " VALUES(?, ?, ?, ?)",
+	                  ARGS(arg_int(step), arg_int(stt), arg_text(summary), arg_int(time(NULL))),
+	                  err);
+}
 
-	lock(l);
-	ret = prepare(l, "INSERT OR REPLACE INTO steps(step, status, summary, updated)"
-			 " VALUES(?, ?, ?, ?)",
-		      &st, err);
-	if (!ret) {
-		sqlite3_bind_int(st, 1, step);
-		sqlite3_bind_int(st, 2, (int)stt);
-		bind_text(st, 3, summary);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
-		ret = step_done(l, st, "store step", err);
-	}
-	unlock(l);
-	return ret;
+/* Where ledger_step_get() puts a step's row. */
+struct step_row {
+	enum step_status *status;
+	char **summary;
+	int64_t *updated;
+};
+
+static int read_step_row(sqlite3_stmt *st, void *ctx)
+{
+	const struct step_row *r = ctx;
+
+	*r->status = (enum step_status)sqlite3_column_int(st, 0);
+	*r->updated = sqlite3_column_int64(st, 2);
+	return col_text(st, 1, r->summary);
 }
 
 int ledger_step_get(struct ledger *l, int step, enum step_status *stt, char **summary,
-		    int64_t *updated, struct mf_err *err)
+                    int64_t *updated, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int rc, ret = 0;
+	struct step_row r = {stt, summary, updated};
 
 	*stt = STEP_NOT_STARTED;
 	*summary = NULL;
 	*updated = 0;
-	lock(l);
-	if (prepare(l, "SELECT status, summary, updated FROM steps WHERE step=?", &st, err)) {
-		unlock(l);
-		return -1;
-	}
-	sqlite3_bind_int(st, 1, step);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*stt = (enum step_status)sqlite3_column_int(st, 0);
-		*updated = sqlite3_column_int64(st, 2);
-		if (col_text(st, 1, summary))
-			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
-	} else if (rc != SQLITE_DONE) {
-		ret = db_fail(l, rc, "read step", err);
-	}
-	sqlite3_finalize(st);
-	unlock(l);
-	return ret;
+	return query_opt_row(l, "read step",
+	                     "SELECT status, summary, updated FROM steps WHERE step=?",
+	                     ARGS(arg_int(step)), read_step_row, &r, err) < 0
+	               ? -1
+	               : 0;
 }
 
 /* ---------------------------------------------------------------- checks */
 
 int ledger_check_put(struct ledger *l, const struct ledger_check *c, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
+	return write_stmt(l, "store check result",
+	                  "INSERT OR REPLACE INTO checks(step, id, subject, status, title, detail,"
+	                  " remedy, ts) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+	                  ARGS(arg_int(c->step), arg_text(c->id),
+	                       arg_text(c->subject ? c->subject : ""), arg_int(c->status),
+	                       arg_text(c->title), arg_text(c->detail), arg_text(c->remedy),
+	                       arg_int(c->when ? c->when : (sqlite3_int64)time(NULL))),
+	                  err);
+}
 
-	lock(l);
-	ret = prepare(l, "INSERT OR REPLACE INTO checks(step, id, subject, status, title, detail,"
-			 " remedy, ts) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-		      &st, err);
-	if (!ret) {
-		sqlite3_bind_int(st, 1, c->step);
-		bind_text(st, 2, c->id);
-		bind_text(st, 3, c->subject ? c->subject : "");
-		sqlite3_bind_int(st, 4, c->status);
-		bind_text(st, 5, c->title);
-		bind_text(st, 6, c->detail);
-		bind_text(st, 7, c->remedy);
-		sqlite3_bind_int64(st, 8, c->when ? c->when : (sqlite3_int64)time(NULL));
-		ret = step_done(l, st, "store check result", err);
-	}
-	unlock(l);
-	return ret;
+static void clear_check(void *elem)
+{
+	struct ledger_check *c = elem;
+
+	free(c->id);
+	free(c->subject);
+	free(c->title);
+	free(c->detail);
+	free(c->remedy);
 }
 
 void ledger_checks_free(struct ledger_check *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].id);
-		free(v[i].subject);
-		free(v[i].title);
-		free(v[i].detail);
-		free(v[i].remedy);
-	}
+	for (size_t i = 0; i < n; i++)
+		clear_check(&v[i]);
 	free(v);
 }
 
-int ledger_checks(struct ledger *l, int step, struct ledger_check **out, size_t *n,
-		  struct mf_err *err)
+/* A row_reader for a struct ledger_check. */
+static int read_check_row(sqlite3_stmt *st, void *elem)
 {
-	struct ledger_check *v = NULL;
-	size_t cap = 0, cnt = 0;
-	sqlite3_stmt *st;
-	int rc, ret = 0;
+	struct ledger_check *c = elem;
 
-	*out = NULL;
-	*n = 0;
-	lock(l);
-	if (prepare(l, "SELECT step, id, subject, status, title, detail, remedy, ts FROM checks"
-		       " WHERE ?1=0 OR step=?1 ORDER BY step, id, subject",
-		    &st, err)) {
-		unlock(l);
+	c->step = sqlite3_column_int(st, 0);
+	c->status = sqlite3_column_int(st, 3);
+	c->when = sqlite3_column_int64(st, 7);
+	if (col_text(st, 1, &c->id) || col_text(st, 2, &c->subject) || col_text(st, 4, &c->title) ||
+	    col_text(st, 5, &c->detail) || col_text(st, 6, &c->remedy))
 		return -1;
-	}
-	sqlite3_bind_int(st, 1, step);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ledger_check *c;
-
-		if (mf_grow(&v, &cap, cnt + 1, sizeof(*v))) {
-			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
-			break;
-		}
-		c = &v[cnt++];
-		memset(c, 0, sizeof(*c));
-		c->step = sqlite3_column_int(st, 0);
-		c->status = sqlite3_column_int(st, 3);
-		c->when = sqlite3_column_int64(st, 7);
-		if (col_text(st, 1, &c->id) || col_text(st, 2, &c->subject) ||
-		    col_text(st, 4, &c->title) || col_text(st, 5, &c->detail) ||
-		    col_text(st, 6, &c->remedy)) {
-			ret = mf_fail_nomem(err, MF_SCOPE_BATCH);
-			break;
-		}
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = db_fail(l, rc, "read checks", err);
-	sqlite3_finalize(st);
-	unlock(l);
-	if (ret) {
-		ledger_checks_free(v, cnt);
-		return -1;
-	}
-	*out = v;
-	*n = cnt;
 	return 0;
+}
+
+static const struct row_type check_rows = {sizeof(struct ledger_check), read_check_row,
+                                           clear_check};
+
+int ledger_checks(struct ledger *l, int step, struct ledger_check **out, size_t *n,
+                  struct mf_err *err)
+{
+	return query_list(l, "read checks",
+	                  "SELECT step, id, subject, status, title, detail, remedy, ts FROM checks"
+	                  " WHERE ?1=0 OR step=?1 ORDER BY step, id, subject",
+	                  ARGS(arg_int(step)), &check_rows, out, n, err);
 }
 
 int ledger_checks_clear(struct ledger *l, int step, const char *id, struct mf_err *err)
 {
-	sqlite3_stmt *st;
-	int ret;
-
-	lock(l);
-	ret = prepare(l, "DELETE FROM checks WHERE step=? AND id=?", &st, err);
-	if (!ret) {
-		sqlite3_bind_int(st, 1, step);
-		bind_text(st, 2, id);
-		ret = step_done(l, st, "clear check results", err);
-	}
-	unlock(l);
-	return ret;
+	return write_stmt(l, "clear check results", "DELETE FROM checks WHERE step=? AND id=?",
+	                  ARGS(arg_int(step), arg_text(id)), err);
 }

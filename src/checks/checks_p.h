@@ -285,6 +285,9 @@ void check_mx_tally(const struct dns_result *res, const char *domain, const char
                     struct check_mx_tally *t);
 /* "0 a.example, 10 b.example" */
 void check_mx_list(const struct dns_result *res, char *out, size_t n);
+/* The run's resolver (check_dns); when there is none the check fails with
+ * the reason and -1 is returned. */
+int check_resolver(struct check_ctx *c, const struct dns_resolver **out);
 /* A lookup that gave no answer about the name (SERVFAIL, timeout, refused,
  * alias loop...): FAIL with the reason and the remedy (R-28).  what: "MX". */
 void check_dns_failed(struct check_ctx *c, const struct dns_result *r, const char *what);

@@ -84,6 +84,17 @@ void check_tls_report(struct check_ctx *c, const struct transport_tls_info *t, c
 	                                : "verified");
 }
 
+int check_resolver(struct check_ctx *c, const struct dns_resolver **out)
+{
+	struct mf_err err;
+
+	if (check_dns(c, out, &err) == 0)
+		return 0;
+	check_fail(c, "No DNS resolver", "%s", err.msg);
+	check_remedy(c, "Check --dns-server (HOST:PORT, numeric addresses).");
+	return -1;
+}
+
 void check_dns_failed(struct check_ctx *c, const struct dns_result *r, const char *what)
 {
 	const char *server = r->server[0] ? r->server : "the resolver";

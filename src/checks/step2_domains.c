@@ -90,11 +90,8 @@ void check_domains_txt(struct check_ctx *c)
 	if (check_skip_demo(c, "public DNS") ||
 	    check_skip_no_tenant(c, "the MS=ms... record only matters to Microsoft 365"))
 		return;
-	if (check_dns(c, &r, &err)) {
-		check_fail(c, "No DNS resolver", "%s", err.msg);
-		check_remedy(c, "Check --dns-server (HOST:PORT, numeric addresses).");
+	if (check_resolver(c, &r))
 		return;
-	}
 	if (dns_query(r, c->subject, DNS_T_TXT, &res, &err) && res.status != DNS_NXDOMAIN) {
 		check_dns_failed(c, &res, "TXT");
 		dns_result_free(&res);

@@ -29,11 +29,8 @@ static int mx_lookup(struct check_ctx *c, struct dns_result *res, int *from_cach
 	struct mf_err err;
 
 	*from_cache = 0;
-	if (check_dns(c, &r, &err)) {
-		check_fail(c, "No DNS resolver", "%s", err.msg);
-		check_remedy(c, "Check --dns-server (HOST:PORT, numeric addresses).");
+	if (check_resolver(c, &r))
 		return -1;
-	}
 	if (dns_query_auth(r, c->subject, DNS_T_MX, res, &err) == 0)
 		return 0;
 	snprintf(why, nwhy, "%s", res->summary);

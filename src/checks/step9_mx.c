@@ -97,11 +97,8 @@ static int lookup(struct check_ctx *c, const char *name, enum dns_type type, str
 	const struct dns_resolver *r;
 	struct mf_err err;
 
-	if (check_dns(c, &r, &err)) {
-		check_fail(c, "No DNS resolver", "%s", err.msg);
-		check_remedy(c, "Check --dns-server (HOST:PORT, numeric addresses).");
+	if (check_resolver(c, &r))
 		return -1;
-	}
 	if (dns_query(r, name, type, res, &err)) {
 		check_dns_failed(c, res, dns_type_name(type));
 		return -1;

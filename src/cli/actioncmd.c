@@ -49,13 +49,7 @@ static void on_delivery(const struct mf_check *c, void *aux)
 		struct json_w w;
 
 		jsonl_begin(&w, &line, "delivery");
-		json_w_kv_int(&w, "step", c->step);
-		json_w_kv_str(&w, "id", c->id);
-		json_w_kv_str(&w, "subject", c->subject);
-		json_w_kv_str(&w, "status", check_status_name(c->status));
-		json_w_kv_str(&w, "title", c->title);
-		json_w_kv_str(&w, "detail", c->detail);
-		json_w_kv_str(&w, "remedy", c->remedy);
+		jsonl_check_fields(&w, c);
 		json_w_kv_bool(&w, "dry_run", a->dry_run);
 		jsonl_end(&w, &line);
 		return;

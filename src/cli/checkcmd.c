@@ -58,13 +58,7 @@ static void print_json(const struct mf_check *c)
 	struct json_w w;
 
 	jsonl_begin(&w, &line, "check");
-	json_w_kv_int(&w, "step", c->step);
-	json_w_kv_str(&w, "id", c->id);
-	json_w_kv_str(&w, "subject", c->subject);
-	json_w_kv_str(&w, "status", check_status_name(c->status));
-	json_w_kv_str(&w, "title", c->title);
-	json_w_kv_str(&w, "detail", c->detail);
-	json_w_kv_str(&w, "remedy", c->remedy);
+	jsonl_check_fields(&w, c);
 	json_w_kv_int(&w, "when", c->when);
 	jsonl_end(&w, &line);
 }
@@ -196,11 +190,7 @@ int cmd_check(int argc, char **argv, struct cli_globals *g)
 	o.step = a.step;
 	o.only = a.only;
 	o.timeout_ms = a.timeout_s * 1000;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	cli_block_stop_signals(&sigs);
 	if (!a.json)
 		printf("Checking batch %s%s...\n", batch_settings(b)->name,
 		       a.step ? " (one step)" : "");

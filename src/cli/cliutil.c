@@ -14,6 +14,7 @@
 
 #include "batch.h"
 #include "batch/csvin.h"
+#include "checks.h"
 #include "cli/cliutil.h"
 #include "exitcodes.h"
 #include "util/buf.h"
@@ -213,12 +214,12 @@ int cli_secret_from_file(const char *path, struct mf_secret **out, struct mf_err
 	*out = NULL;
 	if (others < 0)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_NOTFOUND, "cannot read %s: %s", path,
-			       strerror(errno));
+		               strerror(errno));
 	if (others)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "%s can be read by other users; make it private first "
-			       "(chmod 600 %s)",
-			       path, path);
+		               "%s can be read by other users; make it private first "
+		               "(chmod 600 %s)",
+		               path, path);
 	buf_init(&b, 65536);
 	if (fs_read_file(path, &b, 65536, err)) {
 		buf_free_secure(&b);
@@ -233,8 +234,8 @@ int cli_secret_from_env(const char *var, struct mf_secret **out, struct mf_err *
 
 	*out = NULL;
 	if (!v)
-		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG, "the environment variable %s is not set",
-			       var);
+		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
+		               "the environment variable %s is not set", var);
 	*out = secret_new(v, strlen(v));
 	return *out ? 0 : mf_fail_nomem(err, MF_SCOPE_BATCH);
 }
@@ -249,8 +250,8 @@ int cli_secret_prompt(const char *prompt, struct mf_secret **out, struct mf_err 
 	*out = NULL;
 	if (fd < 0)
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
-			       "no terminal to ask for the password; use a password file or "
-			       "an environment variable");
+		               "no terminal to ask for the password; use a password file or "
+		               "an environment variable");
 	(void)!write(fd, prompt, strlen(prompt));
 	tcgetattr(fd, &old);
 	quiet = old;
@@ -276,7 +277,7 @@ int cli_open_batch(const char *name, unsigned flags, int json, struct mf_batch *
 	*b = NULL;
 	if (!name)
 		return cli_fail_msg(json, MF_EXIT_USAGE,
-				    "which batch? name it (e.g. 'mailferry status NAME')");
+		                    "which batch? name it (e.g. 'mailferry status NAME')");
 	if (batch_open(name, flags, b, &err))
 		return cli_fail(json, &err);
 	return 0;
@@ -314,6 +315,28 @@ void jsonl_end(struct json_w *w, struct mf_buf *line)
 	buf_free(line);
 }
 
+void jsonl_check_fields(struct json_w *w, const struct mf_check *c)
+{
+	json_w_kv_int(w, "step", c->step);
+	json_w_kv_str(w, "id", c->id);
+	json_w_kv_str(w, "subject", c->subject);
+	json_w_kv_str(w, "status", check_status_name(c->status));
+	json_w_kv_str(w, "title", c->title);
+	json_w_kv_str(w, "detail", c->detail);
+	json_w_kv_str(w, "remedy", c->remedy);
+}
+
+/* ---------------------------------------------------------------- signals */
+
+void cli_block_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigprocmask(SIG_BLOCK, set, NULL);
+}
+
 void cli_print_csv_problems(const struct csvin_result *r, const char *path, int json)
 {
 	struct mf_buf text;
@@ -330,7 +353,8 @@ void cli_print_csv_problems(const struct csvin_result *r, const char *path, int 
 			json_w_kv_str(&w, "file", path);
 			json_w_kv_uint(&w, "line", p->line);
 			json_w_kv_uint(&w, "column", p->column);
-			json_w_kv_str(&w, "severity", p->severity == CSVIN_ERROR ? "error" : "warning");
+			json_w_kv_str(&w, "severity",
+			              p->severity == CSVIN_ERROR ? "error" : "warning");
 			json_w_kv_str(&w, "message", p->text);
 			jsonl_end(&w, &line);
 			continue;
@@ -338,7 +362,7 @@ void cli_print_csv_problems(const struct csvin_result *r, const char *path, int 
 		buf_reset(&text);
 		if (csvin_problem_format(p, &text) == 0)
 			fprintf(stderr, "%s: %s%s\n", path,
-				p->severity == CSVIN_WARNING ? "warning: " : "", text.data);
+			        p->severity == CSVIN_WARNING ? "warning: " : "", text.data);
 	}
 	buf_free(&text);
 }

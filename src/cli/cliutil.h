@@ -2,6 +2,7 @@
 #ifndef MF_CLI_CLIUTIL_H
 #define MF_CLI_CLIUTIL_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -11,6 +12,7 @@ struct mf_err;
 struct mf_secret;
 struct json_w;
 struct csvin_result;
+struct mf_check;
 
 /* The exit status that fits an error (include/exitcodes.h). */
 int cli_exit_for(const struct mf_err *err);
@@ -45,6 +47,14 @@ int cli_open_log(struct mf_batch *b, struct mf_err *err);
 void jsonl_begin(struct json_w *w, struct mf_buf *line, const char *type);
 /* Finishes the object and writes it (one line, thread-safe) to stdout. */
 void jsonl_end(struct json_w *w, struct mf_buf *line);
+
+/* The fields of a check result (step, id, subject, status, title, detail,
+ * remedy) into a JSON Lines object. */
+void jsonl_check_fields(struct json_w *w, const struct mf_check *c);
+
+/* Blocks SIGINT, SIGTERM and SIGHUP, which a command then waits for with
+ * sigtimedwait() on *set (unblock them with sigprocmask when done). */
+void cli_block_stop_signals(sigset_t *set);
 
 /* Prints every problem of a CSV ("line 4, column 2: ...") to out, or as
  * JSON lines. */

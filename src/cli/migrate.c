@@ -57,8 +57,8 @@ static void human_event(const struct mf_event *ev, const struct run_args *a)
 			printf("%s: retrying after: %s\n", ev->email, ev->text);
 		break;
 	case MF_EV_SKIPPED:
-		printf("%s: %s: a message was skipped: %s\n", ev->email, ev->folder ? ev->folder : "",
-		       ev->text ? ev->text : "");
+		printf("%s: %s: a message was skipped: %s\n", ev->email,
+		       ev->folder ? ev->folder : "", ev->text ? ev->text : "");
 		break;
 	case MF_EV_WARNING:
 		printf("%s: %s: %s\n", ev->email, ev->folder ? ev->folder : "",
@@ -75,8 +75,8 @@ static void human_event(const struct mf_event *ev, const struct run_args *a)
 
 static void json_event(const struct mf_event *ev, const struct run_args *a)
 {
-	static const char *const types[] = {"mailbox", "folder", "skipped", "warning", "progress",
-					    "done"};
+	static const char *const types[] = {"mailbox", "folder",   "skipped",
+	                                    "warning", "progress", "done"};
 	struct mf_buf line;
 	struct json_w w;
 
@@ -140,7 +140,8 @@ static void print_progress(struct mf_run *run, const struct run_args *a)
 		format_duration(eta, sizeof(eta), s.eta_s);
 		printf("-- %zu synced, %zu failed, %zu to go; %llu/%llu messages, %s/s, ETA %s\n",
 		       s.synced, s.failed, s.remaining, (unsigned long long)s.msgs_done,
-		       (unsigned long long)s.msgs_total, cli_bytes((uint64_t)s.rate_bytes, b1, sizeof(b1)),
+		       (unsigned long long)s.msgs_total,
+		       cli_bytes((uint64_t)s.rate_bytes, b1, sizeof(b1)),
 		       s.eta_s < 0 ? "unknown" : eta);
 		(void)b2;
 		fflush(stdout);
@@ -164,8 +165,7 @@ static int exit_status(const struct mf_run_summary *s, enum mf_run_kind kind)
 	return MF_EXIT_OK;
 }
 
-static void print_summary(const struct mf_run_summary *s, const struct run_args *a,
-			  const char *log)
+static void print_summary(const struct mf_run_summary *s, const struct run_args *a, const char *log)
 {
 	char b1[32], b2[32], dur[32];
 
@@ -208,10 +208,12 @@ static void print_summary(const struct mf_run_summary *s, const struct run_args 
 		printf("\nDry run: nothing was written to the target. A real run would create %zu "
 		       "folder%s and copy %llu messages (%s); the source was read at %s/s.\n",
 		       s->folders_to_create, s->folders_to_create == 1 ? "" : "s",
-		       (unsigned long long)s->msgs_planned, cli_bytes(s->bytes_planned, b1, sizeof(b1)),
+		       (unsigned long long)s->msgs_planned,
+		       cli_bytes(s->bytes_planned, b1, sizeof(b1)),
 		       cli_bytes((uint64_t)s->read_rate_bytes, b2, sizeof(b2)));
 	else if (a->kind == MF_RUN_VERIFY)
-		printf("\nVerified %zu mailbox%s (%llu source messages): %llu missing on the target, "
+		printf("\nVerified %zu mailbox%s (%llu source messages): %llu missing on the "
+		       "target, "
 		       "%llu duplicated.\n",
 		       s->mailboxes, s->mailboxes == 1 ? "" : "es",
 		       (unsigned long long)s->msgs_checked, (unsigned long long)s->verify_missing,
@@ -220,8 +222,9 @@ static void print_summary(const struct mf_run_summary *s, const struct run_args 
 		printf("\n%zu of %zu mailbox%s synced, %zu failed; %llu messages copied (%s), %llu "
 		       "skipped, in %s.\n",
 		       s->synced, s->mailboxes, s->mailboxes == 1 ? "" : "es", s->failed,
-		       (unsigned long long)s->msgs_copied, cli_bytes(s->bytes_copied, b1, sizeof(b1)),
-		       (unsigned long long)s->skipped, dur);
+		       (unsigned long long)s->msgs_copied,
+		       cli_bytes(s->bytes_copied, b1, sizeof(b1)), (unsigned long long)s->skipped,
+		       dur);
 	if (s->batch_error)
 		printf("Stopped: %s\n", s->error);
 	if (s->interrupted)
@@ -240,18 +243,17 @@ static int wait_signal(const sigset_t *set, long ms)
 }
 
 /* Runs once; returns the exit status; *stop_all when a signal asks to quit. */
-static int run_once(struct mf_batch *b, struct run_args *a, const sigset_t *sigs,
-		    int *stop_all)
+static int run_once(struct mf_batch *b, struct run_args *a, const sigset_t *sigs, int *stop_all)
 {
 	struct mf_run_opts o = {.kind = a->kind,
-				.dry_run = a->dry_run,
-				.workers = a->workers,
-				.only = a->only,
-				.retry_failed_only = a->retry_failed,
-				.trace_path = a->trace,
-				.wake_fd = -1,
-				.on_event = on_event,
-				.event_aux = a};
+	                        .dry_run = a->dry_run,
+	                        .workers = a->workers,
+	                        .only = a->only,
+	                        .retry_failed_only = a->retry_failed,
+	                        .trace_path = a->trace,
+	                        .wake_fd = -1,
+	                        .on_event = on_event,
+	                        .event_aux = a};
 	struct mf_run_summary sum;
 	struct mf_run *run;
 	struct mf_err err;
@@ -262,7 +264,9 @@ static int run_once(struct mf_batch *b, struct run_args *a, const sigset_t *sigs
 		return cli_fail(a->json, &err);
 	if (!a->json)
 		printf("%s %s: log in %s\n",
-		       a->kind == MF_RUN_VERIFY ? "Verifying" : a->dry_run ? "Dry run of" : "Migrating",
+		       a->kind == MF_RUN_VERIFY ? "Verifying"
+		       : a->dry_run             ? "Dry run of"
+		                                : "Migrating",
 		       batch_settings(b)->name, batch_log_path(b));
 	while (engine_running(run)) {
 		int sig = wait_signal(sigs, 200);
@@ -275,11 +279,12 @@ static int run_once(struct mf_batch *b, struct run_args *a, const sigset_t *sigs
 			stops++;
 			*stop_all = 1;
 			log_info("signal %d: stopping %s", sig,
-				 stops > 1 ? "now" : "at a resumable point");
+			         stops > 1 ? "now" : "at a resumable point");
 			if (!a->json)
 				fprintf(stderr, "\nmailferry: stopping %s...\n",
-					stops > 1 ? "now (still resumable)"
-						  : "at a resumable point (Ctrl-C again to stop now)");
+				        stops > 1 ? "now (still resumable)"
+				                  : "at a resumable point (Ctrl-C again to stop "
+				                    "now)");
 			engine_stop(run, stops > 1);
 		}
 		if (mono_ms() - last >= (a->json ? 1000 : 10000)) {
@@ -298,17 +303,17 @@ enum { R_DRY = 256, R_JSON, R_EVERY, R_ONLY, R_TRACE, R_WORKERS, R_KEEP, R_RETRY
 static int parse_run_args(int argc, char **argv, struct cli_globals *g, struct run_args *a)
 {
 	static const struct option opts[] = {
-		{"dry-run", no_argument, NULL, R_DRY},
-		{"json", no_argument, NULL, R_JSON},
-		{"every", required_argument, NULL, R_EVERY},
-		{"only", required_argument, NULL, R_ONLY},
-		{"trace", required_argument, NULL, R_TRACE},
-		{"workers", required_argument, NULL, R_WORKERS},
-		{"keep-running", no_argument, NULL, R_KEEP},
-		{"retry-failed", no_argument, NULL, R_RETRY},
-		{"batch", required_argument, NULL, 'b'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"dry-run", no_argument, NULL, R_DRY},
+	        {"json", no_argument, NULL, R_JSON},
+	        {"every", required_argument, NULL, R_EVERY},
+	        {"only", required_argument, NULL, R_ONLY},
+	        {"trace", required_argument, NULL, R_TRACE},
+	        {"workers", required_argument, NULL, R_WORKERS},
+	        {"keep-running", no_argument, NULL, R_KEEP},
+	        {"retry-failed", no_argument, NULL, R_RETRY},
+	        {"batch", required_argument, NULL, 'b'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -325,8 +330,8 @@ static int parse_run_args(int argc, char **argv, struct cli_globals *g, struct r
 			break;
 		case R_EVERY:
 			if (cli_parse_duration(optarg, &a->every_s))
-				return cli_usage_error("--every takes a duration such as 24h, not '%s'",
-						       optarg);
+				return cli_usage_error(
+				        "--every takes a duration such as 24h, not '%s'", optarg);
 			break;
 		case R_ONLY:
 			a->only = optarg;
@@ -382,11 +387,7 @@ static int run_command(int argc, char **argv, struct cli_globals *g, enum mf_run
 		batch_close(b);
 		return cli_fail(a.json, &err);
 	}
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	cli_block_stop_signals(&sigs);
 	for (;;) {
 		rc = run_once(b, &a, &sigs, &stop_all);
 		if (!a.every_s || stop_all || rc == MF_EXIT_RESUMABLE)
