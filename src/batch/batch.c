@@ -465,19 +465,6 @@ static int write_private(const char *path, const char *data, size_t len, struct 
 	return fs_write_atomic(path, data, len, err);
 }
 
-static int copy_csv(const char *from, const char *to, struct mf_err *err)
-{
-	struct mf_buf data;
-	int rc;
-
-	buf_init(&data, CSVIN_MAX_BYTES + 1);
-	rc = fs_read_file(from, &data, CSVIN_MAX_BYTES + 1, err);
-	if (!rc)
-		rc = write_private(to, data.data ? data.data : "", data.len, err);
-	buf_free_secure(&data);
-	return rc;
-}
-
 static int store_secret_file(const char *path, const struct mf_secret *s, struct mf_err *err)
 {
 	struct mf_err ignored;
@@ -563,11 +550,14 @@ int batch_get_secret(struct mf_batch *b, const char *which, struct mf_secret **o
 
 /* ---------------------------------------------------------------- CSV */
 
+/* Validates the CSV at path; bytes (an empty buffer) receives exactly what
+ * was validated, which is what the batch stores: the file is read once. */
 static int validate_csv(const char *path, const struct mf_batch_settings *s,
-                        struct csvin_result *res, struct mf_err *err)
+                        struct csvin_result *res, struct mf_buf *bytes, struct mf_err *err)
 {
 	struct csvin_options o = {.allow_unknown_columns = s->allow_unknown_columns,
-	                          .passwords_optional = s->source.auth == MF_AUTH_ADMIN};
+	                          .passwords_optional = s->source.auth == MF_AUTH_ADMIN,
+	                          .validated_bytes = bytes};
 
 	if (csvin_load_file(path, &o, res, err))
 		return -1;
@@ -683,6 +673,7 @@ int batch_create(const struct mf_batch_settings *s, const char *csv_path,
 	struct csvin_result local = {0}, *res = problems ? problems : &local;
 	struct mf_batch *b;
 	char *csv_copy = NULL;
+	struct mf_buf bytes;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -690,13 +681,16 @@ int batch_create(const struct mf_batch_settings *s, const char *csv_path,
 		return mf_fail(err, MF_SCOPE_BATCH, MF_E_CONFIG,
 		               "invalid batch name '%s': use letters, digits, '.', '_' and '-'",
 		               s->name ? s->name : "");
-	if (validate_csv(csv_path, s, res, err)) {
+	buf_init(&bytes, CSVIN_MAX_BYTES + 1);
+	if (validate_csv(csv_path, s, res, &bytes, err)) {
+		buf_free_secure(&bytes);
 		if (res == &local)
 			csvin_result_free(&local);
 		return -1;
 	}
 	if (!(b = batch_alloc()) || batch_settings_copy(&b->settings, s)) {
 		free(b);
+		buf_free_secure(&bytes);
 		csvin_result_free(&local);
 		return mf_fail_nomem(err, MF_SCOPE_BATCH);
 	}
@@ -709,7 +703,8 @@ int batch_create(const struct mf_batch_settings *s, const char *csv_path,
 	if (!rc && !(csv_copy = batch_file(b, "mailboxes.csv")))
 		rc = mf_fail_nomem(err, MF_SCOPE_BATCH);
 	if (!rc)
-		rc = copy_csv(csv_path, csv_copy, err);
+		rc = write_private(csv_copy, bytes.data ? bytes.data : "", bytes.len, err);
+	buf_free_secure(&bytes);
 	if (!rc)
 		rc = take_lock(b, err);
 	if (!rc)
@@ -873,14 +868,17 @@ int batch_import_csv(struct mf_batch *b, const char *csv_path, struct csvin_resu
 {
 	struct csvin_result local = {0}, *res = problems ? problems : &local;
 	char *copy = batch_file(b, "mailboxes.csv");
+	struct mf_buf bytes;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	if (!copy)
 		return mf_fail_nomem(err, MF_SCOPE_BATCH);
-	rc = validate_csv(csv_path, &b->settings, res, err);
+	buf_init(&bytes, CSVIN_MAX_BYTES + 1);
+	rc = validate_csv(csv_path, &b->settings, res, &bytes, err);
 	if (!rc)
-		rc = copy_csv(csv_path, copy, err);
+		rc = write_private(copy, bytes.data ? bytes.data : "", bytes.len, err);
+	buf_free_secure(&bytes);
 	if (!rc)
 		rc = store_mailboxes(b->ledger, res, err);
 	if (!rc) {
@@ -908,7 +906,7 @@ int batch_rows(struct mf_batch *b, const struct csvin_result **rows, struct mf_e
 	if (!b->rows_loaded) {
 		if (!(copy = batch_file(b, "mailboxes.csv")))
 			return mf_fail_nomem(err, MF_SCOPE_BATCH);
-		rc = validate_csv(copy, &b->settings, &b->rows, err);
+		rc = validate_csv(copy, &b->settings, &b->rows, NULL, err);
 		free(copy);
 		if (rc) {
 			csvin_result_free(&b->rows);

@@ -1387,6 +1387,9 @@ int csvin_load_file(const char *path, const struct csvin_options *opts, struct c
 		               strerror(e));
 	}
 	rc = csvin_load(b.data, b.len, opts, (st.st_mode & 044) != 0, out, err);
+	if (!rc && opts && opts->validated_bytes && b.len &&
+	    buf_append(opts->validated_bytes, b.data, b.len))
+		rc = mf_fail_nomem(err, MF_SCOPE_BATCH);
 	wipebuf_free(&b);
 	return rc;
 }

@@ -71,6 +71,8 @@
 #include <stddef.h>
 
 struct mf_buf;
+
+struct mf_buf;
 struct mf_err;
 struct mf_secret;
 
@@ -104,6 +106,11 @@ struct csvin_options {
 					Password column at all) is fine */
 	size_t max_rows;           /* 0: CSVIN_MAX_ROWS */
 	size_t max_bytes;          /* 0: CSVIN_MAX_BYTES */
+	/* csvin_load_file only: when set (an empty buffer), receives the exact
+	 * bytes that were validated, so a file that can be read only once (a
+	 * pipe such as --csv <(pass show ...)) or that changes afterwards is
+	 * stored as it was checked.  The caller wipes it (buf_free_secure). */
+	struct mf_buf *validated_bytes;
 };
 
 struct csvin_result {

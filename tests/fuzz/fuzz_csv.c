@@ -75,8 +75,8 @@ static void check_result(const struct csvin_result *r, const struct csvin_option
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct csvin_options opts[] = {
-	        {0, 0, 0, 0},
-	        {1, 1, 3, 0},
+	        {0},
+	        {.allow_unknown_columns = 1, .passwords_optional = 1, .max_rows = 3},
 	};
 	struct csvin_result r;
 	struct mf_err err;

@@ -22,7 +22,7 @@
 
 #define H "EmailAddress,UserName,Password\n"
 
-static const struct csvin_options defaults = {0, 0, 0, 0};
+static const struct csvin_options defaults = {0};
 
 /* ---------------------------------------------------------------- helpers */
 
