@@ -599,6 +599,7 @@ static int store_mailboxes(struct ledger *l, const struct csvin_result *res, str
 static int open_dir(struct mf_batch *b, const char *name, struct mf_err *err)
 {
 	char *root = fs_state_root();
+	struct stat st;
 
 	if (!root)
 		return mf_fail_nomem(err, MF_SCOPE_BATCH);
@@ -610,6 +611,12 @@ static int open_dir(struct mf_batch *b, const char *name, struct mf_err *err)
 	free(root);
 	if (!b->dir || !(b->log = fs_join(b->dir, "mailferry.log")))
 		return mf_fail_nomem(err, MF_SCOPE_BATCH);
+	/* a batch directory replaced by a link would have the lock, ledger
+	 * and log written wherever it points */
+	if (lstat(b->dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		return mf_fail(err, MF_SCOPE_BATCH, MF_E_IO,
+			       "%s is not a directory (a symbolic link or file is in the way)",
+			       b->dir);
 	return 0;
 }
 

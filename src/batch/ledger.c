@@ -14,6 +14,7 @@
 
 #include "batch/ledger.h"
 #include "util/err.h"
+#include "util/fs.h"
 #include "util/mem.h"
 
 struct ledger {
@@ -377,6 +378,23 @@ static int query_list(struct ledger *l, const char *what, const char *sql, const
 
 /* ---------------------------------------------------------------- open/close */
 
+/* SQLITE_OPEN_NOFOLLOW covers the database file only; its WAL, shared-memory
+ * index and rollback journal are opened by SQLite without it, so a link
+ * planted there would be written through. */
+static int refuse_linked_files(const char *path, struct mf_err *err)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]) && !rc; i++) {
+		char *p = mf_sprintf("%s%s", path, suffix[i]);
+
+		rc = p ? fs_refuse_link(p, err) : mf_fail_nomem(err, MF_SCOPE_BATCH);
+		free(p);
+	}
+	return rc;
+}
+
 int ledger_open(const char *path, struct ledger **out, struct mf_err *err)
 {
 	struct ledger *l = mf_calloc(1, sizeof(*l));
@@ -395,6 +413,10 @@ int ledger_open(const char *path, struct ledger **out, struct mf_err *err)
 		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
 		pthread_mutex_init(&l->lock, &a);
 		pthread_mutexattr_destroy(&a);
+	}
+	if (refuse_linked_files(path, err)) {
+		ledger_close(l);
+		return -1;
 	}
 	rc = sqlite3_open_v2(path, &l->db,
 	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |

@@ -70,6 +70,16 @@ int fs_mkdir_private(const char *path, struct mf_err *err)
 	return rc;
 }
 
+int fs_refuse_link(const char *path, struct mf_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) || !S_ISLNK(st.st_mode))
+		return 0;
+	return mf_fail(err, MF_SCOPE_BATCH, MF_E_IO,
+		       "%s: it is a symbolic link, refusing to follow it", path);
+}
+
 int fs_read_file(const char *path, struct mf_buf *out, size_t limit, struct mf_err *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -18,6 +18,10 @@ int fs_open_private(const char *path, int flags, struct mf_err *err);
 /* mkdir -p, each directory we create 0700; the last one must be a real
  * directory we own (not a symlink).  0 or -1. */
 int fs_mkdir_private(const char *path, struct mf_err *err);
+/* 0 when path does not exist or is not a symbolic link; otherwise -1 with
+ * "PATH: it is a symbolic link, refusing to follow it" (for files opened by
+ * code that cannot say O_NOFOLLOW, such as SQLite's WAL and journal). */
+int fs_refuse_link(const char *path, struct mf_err *err);
 /* Reads a whole file (at most limit bytes, else MF_E_TOOBIG). */
 int fs_read_file(const char *path, struct mf_buf *out, size_t limit, struct mf_err *err);
 /* Writes data to path.tmp, fsyncs, renames over path. */
