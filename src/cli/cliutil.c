@@ -66,7 +66,9 @@ static void json_error_line(const char *code, const char *msg, int status)
 	json_w_kv_str(&w, "code", code);
 	json_w_kv_str(&w, "message", msg);
 	json_w_kv_int(&w, "exit", status);
-	jsonl_end(&w, &line);
+	if (jsonl_end(&w, &line))
+		/* no memory for the JSON line: an error must still be said */
+		fprintf(stderr, "mailferry: %s\n", msg);
 }
 
 int cli_fail(int json, const struct mf_err *err)
@@ -303,16 +305,20 @@ void jsonl_begin(struct json_w *w, struct mf_buf *line, const char *type)
 	json_w_kv_str(w, "type", type);
 }
 
-void jsonl_end(struct json_w *w, struct mf_buf *line)
+int jsonl_end(struct json_w *w, struct mf_buf *line)
 {
+	int rc = -1;
+
 	json_w_object_end(w);
 	if (json_w_finish(w) == 0 && buf_putc(line, '\n') == 0 && secret_redact(line) == 0) {
 		pthread_mutex_lock(&out_lock);
 		fwrite(line->data, 1, line->len, stdout);
 		fflush(stdout);
 		pthread_mutex_unlock(&out_lock);
+		rc = 0;
 	}
 	buf_free(line);
+	return rc;
 }
 
 void jsonl_check_fields(struct json_w *w, const struct mf_check *c)

@@ -45,8 +45,9 @@ int cli_open_log(struct mf_batch *b, struct mf_err *err);
 
 /* JSON Lines: starts an object with "v", "ts" and "type" into a fresh line. */
 void jsonl_begin(struct json_w *w, struct mf_buf *line, const char *type);
-/* Finishes the object and writes it (one line, thread-safe) to stdout. */
-void jsonl_end(struct json_w *w, struct mf_buf *line);
+/* Finishes the object and writes it (one line, thread-safe) to stdout; -1
+ * when it could not be built (out of memory) and nothing was written. */
+int jsonl_end(struct json_w *w, struct mf_buf *line);
 
 /* The fields of a check result (step, id, subject, status, title, detail,
  * remedy) into a JSON Lines object. */

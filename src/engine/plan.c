@@ -216,12 +216,13 @@ static int path_eq(const struct path *a, const struct path *b, int ci)
 	return 1;
 }
 
-/* Splits a wire name on delim and decodes each part; 0, -1 memory, -2 bad name. */
-/* 0, -1 out of memory, -2 not modified UTF-7, -3 an empty level. */
+/* Splits a wire name on delim and decodes each part: 0, -1 out of memory,
+ * -2 not modified UTF-7, -3 an empty level. */
 static int decode_path(const char *wire, char delim, struct path *out)
 {
 	const char *p = wire;
 	struct mf_buf dec;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	buf_init(&dec, 4096);
@@ -235,10 +236,11 @@ static int decode_path(const char *wire, char delim, struct path *out)
 			path_free(out);
 			return -3;
 		}
-		if (mutf7_decode(p, len, &dec) || !dec.len || !utf8_valid(dec.data, dec.len)) {
+		rc = mutf7_decode(p, len, &dec);
+		if (rc || !dec.len || !utf8_valid(dec.data, dec.len)) {
 			buf_free(&dec);
 			path_free(out);
-			return -2;
+			return rc == -2 ? -1 : -2; /* out of memory is no verdict on the name */
 		}
 		if (path_push(out, dec.data, dec.len)) {
 			buf_free(&dec);

@@ -189,7 +189,7 @@ fail:
 /* ---------------------------------------------------------------- decoding */
 
 /* Decodes the base64 run s[*i..) of a shift (after '&', up to and including
- * the '-') into UTF-8.  0 or -1. */
+ * the '-') into UTF-8.  0, -1 (invalid) or -2 (out of memory). */
 static int decode_shift(const char *s, size_t n, size_t *i, struct mf_buf *out)
 {
 	uint32_t bits = 0, high = 0;
@@ -220,7 +220,7 @@ static int decode_shift(const char *s, size_t n, size_t *i, struct mf_buf *out)
 				if (u < 0xdc00 || u > 0xdfff)
 					return -1; /* high surrogate without its low half */
 				if (utf8_put(out, 0x10000 + ((high - 0xd800) << 10) + (u - 0xdc00)))
-					return -1;
+					return -2;
 				high = 0;
 			} else if (u >= 0xd800 && u <= 0xdbff) {
 				high = u;
@@ -229,7 +229,7 @@ static int decode_shift(const char *s, size_t n, size_t *i, struct mf_buf *out)
 			} else if (u == 0 || is_direct(u)) {
 				return -1; /* NUL, or ASCII that must be sent as itself */
 			} else if (utf8_put(out, u)) {
-				return -1;
+				return -2;
 			}
 		}
 	}
@@ -244,7 +244,7 @@ static int decode_shift(const char *s, size_t n, size_t *i, struct mf_buf *out)
 int mutf7_decode(const char *s, size_t n, struct mf_buf *out)
 {
 	size_t i = 0, start_len = out->len;
-	int after_shift = 0;
+	int after_shift = 0, rc = -1, shift;
 
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
@@ -253,14 +253,14 @@ int mutf7_decode(const char *s, size_t n, struct mf_buf *out)
 			goto fail; /* 8-bit bytes and controls never appear raw */
 		if (c != '&') {
 			if (buf_putc(out, (char)c))
-				goto fail;
+				goto nomem;
 			i++;
 			after_shift = 0;
 			continue;
 		}
 		if (i + 1 < n && s[i + 1] == '-') {
 			if (buf_putc(out, '&'))
-				goto fail;
+				goto nomem;
 			i += 2;
 			after_shift = 0;
 			continue;
@@ -269,14 +269,18 @@ int mutf7_decode(const char *s, size_t n, struct mf_buf *out)
 		if (after_shift)
 			goto fail;
 		i++;
-		if (decode_shift(s, n, &i, out))
+		if ((shift = decode_shift(s, n, &i, out)) == -2)
+			goto nomem;
+		if (shift)
 			goto fail;
 		after_shift = 1;
 	}
 	return 0;
+nomem:
+	rc = -2;
 fail:
 	out->len = start_len;
 	if (out->data)
 		out->data[start_len] = 0;
-	return -1;
+	return rc;
 }

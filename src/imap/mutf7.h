@@ -21,7 +21,8 @@ struct mf_buf;
 /* Appends the modified UTF-7 form of UTF-8 text s[0..n) to out.
  * -1 if s is not valid UTF-8 (or holds NUL), or out of memory. */
 int mutf7_encode(const char *s, size_t n, struct mf_buf *out);
-/* Appends the UTF-8 form of modified UTF-7 s[0..n) to out. -1 if invalid. */
+/* Appends the UTF-8 form of modified UTF-7 s[0..n) to out.  0, -1 if s is
+ * invalid, -2 out of memory (out is left as it was either way). */
 int mutf7_decode(const char *s, size_t n, struct mf_buf *out);
 /* Whether s[0..n) is valid UTF-8 without NUL or other C0/C1 controls. */
 int utf8_valid(const char *s, size_t n);
