@@ -176,8 +176,10 @@ static int scan_all(struct mbx_ctx *m, struct folder_work *w, size_t *nw, struct
 		}
 		memset(fw, 0, sizeof(*fw));
 		fw->pf = pf;
-		if (folder_row(m, pf, &fw->row, err))
+		if (folder_row(m, pf, &fw->row, err)) {
+			ledger_folder_clear(&fw->row); /* not counted in *nw: ours to free */
 			return -1;
+		}
 		(*nw)++;
 		if (pf->excluded || !pf->selectable)
 			continue;
