@@ -199,7 +199,7 @@ static int fail_connect(struct transport *t, const struct transport_opts *o, CUR
 				       "%s sent more than its answer to STARTTLS before TLS began "
 				       "(a response injected in clear?): refused, nothing was sent",
 				       o->host);
-		/* fall through */
+		__attribute__((fallthrough)); /* a plain protocol surprise */
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 		return mf_fail(err, MF_SCOPE_CONN, MF_E_PROTO, "%s answered unexpectedly: %s",
