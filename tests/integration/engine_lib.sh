@@ -120,17 +120,7 @@ eng_dump_tgt() {
 }
 
 eng_same_mail() {
-	local s t
-	s=$(eng_dump_src "$1")
-	t=$(eng_dump_tgt "$2")
-	if [ -n "$s" ] && [ "$s" = "$t" ]; then
-		pass "$3"
-		return 0
-	fi
-	fail "$3"
-	diag "source ($(printf '%s\n' "$s" | grep -c .) messages) vs target ($(printf '%s\n' "$t" | grep -c .) messages):"
-	diag "$(diff <(printf '%s\n' "$s") <(printf '%s\n' "$t") | head -20)"
-	return 1
+	lab_same_dumps "$3" "$(eng_dump_src "$1")" "$(eng_dump_tgt "$2")"
 }
 
 # Messages stored in a folder of the target's maildir (LAYOUT=fs), counted

@@ -88,15 +88,10 @@ fl_summary() {
 }
 
 fl_same() {
-	mflab dump src "$1" | sort >"$FL/same.src" || bail_out "mflab dump src $1 failed"
-	mflab dump tgt "$2" | sort >"$FL/same.tgt" || bail_out "mflab dump tgt $2 failed"
-	if [ -s "$FL/same.src" ] && diff "$FL/same.src" "$FL/same.tgt" >"$FL/same.diff"; then
-		pass "$3"
-	else
-		fail "$3"
-		diag "source $(wc -l <"$FL/same.src") messages, target $(wc -l <"$FL/same.tgt")" \
-			"$(head -20 "$FL/same.diff")"
-	fi
+	local src tgt
+	src=$(mflab dump src "$1" | LC_ALL=C sort) || bail_out "mflab dump src $1 failed"
+	tgt=$(mflab dump tgt "$2" | LC_ALL=C sort) || bail_out "mflab dump tgt $2 failed"
+	lab_same_dumps "$3" "$src" "$tgt"
 }
 
 fl_no_dups() {

@@ -97,17 +97,7 @@ pf_dump_tgt() {
 }
 
 pf_same() {
-	local s t
-	s=$(pf_dump_src "$1")
-	t=$(pf_dump_tgt "$2")
-	if [ -n "$s" ] && [ "$s" = "$t" ]; then
-		pass "$3"
-		return 0
-	fi
-	fail "$3"
-	diag "source $(printf '%s\n' "$s" | grep -c .) messages, target $(printf '%s\n' "$t" | grep -c .):"
-	diag "$(diff <(printf '%s\n' "$s") <(printf '%s\n' "$t") | head -20)"
-	return 1
+	lab_same_dumps "$3" "$(pf_dump_src "$1")" "$(pf_dump_tgt "$2")"
 }
 
 pf_wait_exit() {

@@ -53,3 +53,17 @@ lab_start() {
 lab_user() {
 	"$MF_LAB" user "$LAB" "$@" || bail_out "cannot add user $2 to $1"
 }
+
+# lab_same_dumps DESC SRC_DUMP TGT_DUMP: passes when the two `mflab dump`
+# texts (sorted) are equal and not empty -- the target holds exactly the
+# source's messages -- else fails with the counts and the first differences.
+lab_same_dumps() {
+	if [ -n "$2" ] && [ "$2" = "$3" ]; then
+		pass "$1"
+		return 0
+	fi
+	fail "$1"
+	diag "source $(printf '%s\n' "$2" | grep -c .) messages, target $(printf '%s\n' "$3" | grep -c .):"
+	diag "$(diff <(printf '%s\n' "$2") <(printf '%s\n' "$3") | head -20)"
+	return 1
+}
