@@ -318,7 +318,7 @@ static int apply_option(int c, const char *v, struct mf_batch_settings *s, struc
 		bad = parse_uint(v, 1, 256, &s->concurrency);
 		break;
 	case O_TARGET_CONNS:
-		bad = parse_uint(v, 1, 8, &s->target_conns);
+		bad = parse_uint(v, 1, 4, &s->target_conns); /* the engine's MBX_MAX_TARGETS */
 		break;
 	case O_PIPELINE:
 		bad = parse_uint(v, 1, 1000, &s->pipeline_depth);
