@@ -197,14 +197,51 @@ static int set_from_uids(struct uidset *s, const uint32_t *uids, size_t n)
 
 /* ---------------------------------------------------------------- scanning */
 
+/* Pairs the ledger's rows with the messages now in a folder (by Message-ID,
+ * date and size; loose: Exchange's changed sizes too): (*map)[i] is {the
+ * row's UID on that side before, the message's UID now}.  by_target picks
+ * the rows' target UIDs, else their source UIDs.  0 or -1 out of memory. */
+static int pair_rows(const struct ledger_msg *rows, size_t nrows, const struct imap_msginfo *now,
+		     size_t nnow, int by_target, int loose, uint32_t (**map)[2], size_t *nmap)
+{
+	struct imap_msginfo *old = mf_calloc(nrows ? nrows : 1, sizeof(*old));
+	struct id_pair *pairs = NULL;
+	size_t npairs = 0;
+	int rc = -1;
+
+	*map = NULL;
+	*nmap = 0;
+	if (!old)
+		return -1;
+	for (size_t i = 0; i < nrows; i++) {
+		old[i].uid = by_target ? rows[i].tgt_uid : rows[i].src_uid;
+		old[i].date = rows[i].internaldate;
+		old[i].size = rows[i].size;
+		/* on the target, loose matching only helps Message-ID identities */
+		old[i].has_message_id = by_target;
+		memcpy(old[i].idhash, rows[i].idhash, IMAP_IDHASH_LEN);
+	}
+	if (!match_messages(old, nrows, now, nnow, loose, &pairs, &npairs) &&
+	    (*map = mf_calloc(npairs ? npairs : 1, sizeof(**map)))) {
+		for (size_t i = 0; i < npairs; i++) {
+			(*map)[i][0] = pairs[i].src_uid; /* the old UID ... */
+			(*map)[i][1] = pairs[i].tgt_uid; /* ... and the message's UID now */
+		}
+		*nmap = npairs;
+		rc = 0;
+	}
+	free(pairs);
+	free(old);
+	return rc;
+}
+
 /* After the source folder's UIDVALIDITY changed: re-pair the ledger's rows
  * with the messages now in the folder (dry run: only in memory). */
 static int remap_source(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 {
 	struct ledger_msg *rows = NULL;
-	struct imap_msginfo *now = NULL, *old = NULL;
+	struct imap_msginfo *now = NULL;
 	size_t nrows = 0, nnow = 0, npairs = 0;
-	struct id_pair *pairs = NULL;
 	uint32_t (*map)[2] = NULL;
 	int rc = -1;
 
@@ -215,23 +252,9 @@ static int remap_source(struct mbx_ctx *m, struct folder_work *w, struct mf_err 
 	if (ledger_msgs(m->run->ledger, w->row.id, &rows, &nrows, err) ||
 	    imap_fetch_meta(m->src, "1:*", 1, &now, &nnow, err))
 		goto out;
-	if (!(old = mf_calloc(nrows ? nrows : 1, sizeof(*old))))
-		goto nomem;
-	for (size_t i = 0; i < nrows; i++) {
-		old[i].uid = rows[i].src_uid;
-		old[i].date = rows[i].internaldate;
-		old[i].size = rows[i].size;
-		memcpy(old[i].idhash, rows[i].idhash, IMAP_IDHASH_LEN);
-	}
 	/* the same server: sizes are exact on both sides */
-	if (match_messages(old, nrows, now, nnow, 0, &pairs, &npairs))
+	if (pair_rows(rows, nrows, now, nnow, 0, 0, &map, &npairs))
 		goto nomem;
-	if (!(map = mf_calloc(npairs ? npairs : 1, sizeof(*map))))
-		goto nomem;
-	for (size_t i = 0; i < npairs; i++) {
-		map[i][0] = pairs[i].src_uid; /* the old source UID ... */
-		map[i][1] = pairs[i].tgt_uid; /* ... and the message's new one */
-	}
 	if (m->dry) {
 		/* a rehearsal changes nothing: remember which new UIDs are copies */
 		if (!(w->dry_done = mf_calloc(npairs ? npairs : 1, sizeof(*w->dry_done))))
@@ -252,8 +275,6 @@ nomem:
 	rc = mf_fail_nomem(err, MF_SCOPE_FOLDER);
 out:
 	free(map);
-	free(pairs);
-	free(old);
 	free(rows);
 	imap_msginfos_free(now, nnow);
 	return rc;
@@ -479,9 +500,8 @@ out:
 static int remap_target(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 {
 	struct ledger_msg *rows = NULL;
-	struct imap_msginfo *now = NULL, *old = NULL;
+	struct imap_msginfo *now = NULL;
 	size_t nrows = 0, nnow = 0, npairs = 0;
-	struct id_pair *pairs = NULL;
 	uint32_t (*map)[2] = NULL;
 	int rc = -1;
 
@@ -493,31 +513,13 @@ static int remap_target(struct mbx_ctx *m, struct folder_work *w, struct mf_err 
 		goto out;
 	if (imap_selected_state(m->tgt)->exists && imap_fetch_meta(m->tgt, "1:*", 1, &now, &nnow, err))
 		goto out;
-	if (!(old = mf_calloc(nrows ? nrows : 1, sizeof(*old))))
-		goto nomem;
-	for (size_t i = 0; i < nrows; i++) {
-		old[i].uid = rows[i].tgt_uid;
-		old[i].date = rows[i].internaldate;
-		old[i].size = rows[i].size;
-		old[i].has_message_id = 1; /* loose matching only helps Message-ID identities */
-		memcpy(old[i].idhash, rows[i].idhash, IMAP_IDHASH_LEN);
-	}
-	if (match_messages(old, nrows, now, nnow, m->target_exchange, &pairs, &npairs) ||
-	    !(map = mf_calloc(npairs ? npairs : 1, sizeof(*map))))
-		goto nomem;
-	for (size_t i = 0; i < npairs; i++) {
-		map[i][0] = pairs[i].src_uid;
-		map[i][1] = pairs[i].tgt_uid;
-	}
-	rc = ledger_msgs_remap(m->run->ledger, w->row.id, 1, (const uint32_t(*)[2])map, npairs, 0,
-			       err);
-	goto out;
-nomem:
-	rc = mf_fail_nomem(err, MF_SCOPE_FOLDER);
+	if (pair_rows(rows, nrows, now, nnow, 1, m->target_exchange, &map, &npairs))
+		rc = mf_fail_nomem(err, MF_SCOPE_FOLDER);
+	else
+		rc = ledger_msgs_remap(m->run->ledger, w->row.id, 1, (const uint32_t(*)[2])map,
+				       npairs, 0, err);
 out:
 	free(map);
-	free(pairs);
-	free(old);
 	free(rows);
 	imap_msginfos_free(now, nnow);
 	return rc;
