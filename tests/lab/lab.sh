@@ -21,6 +21,9 @@ lab_require_dovecot() {
 lab_teardown() {
 	if [ -n "${LAB:-}" ] && [ -d "$LAB" ]; then
 		"$MF_LAB" stop "$LAB" >/dev/null 2>&1
+		# DNS servers a test started in the lab (mfdns start "$LAB" ...) go
+		# too, whichever EXIT trap ended up in charge
+		[ -d "$LAB/dns" ] && "$(dirname "$MF_LAB")/mfdns" stop "$LAB" >/dev/null 2>&1
 		if [ -n "${MF_KEEP_LAB:-}" ]; then
 			echo "# lab kept in $LAB" >&2
 		else
