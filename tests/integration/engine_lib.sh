@@ -57,13 +57,7 @@ eng_cleanup() {
 }
 
 eng_csv() {
-	local f=$1
-	shift
-	{
-		printf 'EmailAddress,UserName,Password\n'
-		printf '%s\n' "$@"
-	} >"$f"
-	chmod 600 "$f"
+	lab_csv "$@"
 }
 
 eng_batch() {

@@ -35,13 +35,7 @@ pf_lab() {
 }
 
 pf_csv() {
-	local f=$1
-	shift
-	{
-		printf 'EmailAddress,UserName,Password\n'
-		printf '%s\n' "$@"
-	} >"$f"
-	chmod 600 "$f"
+	lab_csv "$@"
 }
 
 pf_batch() {

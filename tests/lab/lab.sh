@@ -57,6 +57,18 @@ lab_user() {
 	"$MF_LAB" user "$LAB" "$@" || bail_out "cannot add user $2 to $1"
 }
 
+# lab_csv FILE ROW...: a migration CSV (Microsoft's three columns) with the
+# rows given, private to us as a CSV of passwords must be.
+lab_csv() {
+	local f=$1
+	shift
+	{
+		printf 'EmailAddress,UserName,Password\n'
+		printf '%s\n' "$@"
+	} >"$f"
+	chmod 600 "$f"
+}
+
 # lab_same_dumps DESC SRC_DUMP TGT_DUMP: passes when the two `mflab dump`
 # texts (sorted) are equal and not empty -- the target holds exactly the
 # source's messages -- else fails with the counts and the first differences.
