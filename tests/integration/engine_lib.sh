@@ -13,7 +13,7 @@
 #                           target master user; extra options are appended
 #   eng_run VERB NAME [OPTION...]    runs `mailferry VERB NAME --json OPTION...`:
 #                           stdout in $out, stderr in $err_out, exit status in $rc
-#   jget TYPE KEY           from the JSON Lines on stdin, KEY of the last object
+#   jget TYPE KEY           (lab.sh) from the JSON Lines on stdin, KEY of the last object
 #                           of that type ("" when absent)
 #   eng_dump_src USER / eng_dump_tgt USER
 #                           one line per message (folder, flags, INTERNALDATE,
@@ -74,27 +74,6 @@ eng_run() {
 	out=$("$MAILFERRY" "$verb" "$name" --json "$@" 2>"$LAB/stderr")
 	rc=$?
 	err_out=$(cat "$LAB/stderr")
-}
-
-jget() {
-	python3 -c '
-import json, sys
-want, key = sys.argv[1], sys.argv[2]
-val = ""
-for line in sys.stdin:
-    line = line.strip()
-    if not line.startswith("{"):
-        continue
-    try:
-        o = json.loads(line)
-    except ValueError:
-        continue
-    if o.get("type") == want or (want == "-" and "type" not in o):
-        v = o.get(key, "")
-        val = json.dumps(v) if isinstance(v, (dict, list)) else ("" if v is None else str(v))
-        if isinstance(v, bool):
-            val = "true" if v else "false"
-print(val)' "$1" "$2"
 }
 
 # map_folders: renames column 1 of a dump from the source's special folder

@@ -11,7 +11,7 @@
 #                           master user; output in $LAB/batch-NAME.out, status in $rc
 #   pf_run VERB NAME [OPTION...]    `mailferry VERB NAME --json OPTION...`:
 #                           stdout in $out, stderr in $err_out, exit status in $rc
-#   jget TYPE KEY           from JSON Lines on stdin: KEY of the last object of TYPE
+#   jget TYPE KEY           (lab.sh) KEY of the last JSON Lines object of TYPE
 #   pf_dump_src USER / pf_dump_tgt USER   one line per message (folder, flags,
 #                           INTERNALDATE, size, sha256), sorted
 #   pf_same SRC_USER TGT_USER DESC        passes when target == source exactly
@@ -58,29 +58,6 @@ pf_run() {
 	cat "$LAB/stderr" >>"$LAB/stderr.all"
 }
 
-jget() {
-	python3 -c '
-import json, sys
-want, key = sys.argv[1], sys.argv[2]
-val = ""
-for line in sys.stdin:
-    line = line.strip()
-    if not line.startswith("{"):
-        continue
-    try:
-        o = json.loads(line)
-    except ValueError:
-        continue
-    if o.get("type") == want:
-        v = o.get(key, "")
-        if isinstance(v, bool):
-            val = "true" if v else "false"
-        elif isinstance(v, (dict, list)):
-            val = json.dumps(v)
-        else:
-            val = "" if v is None else str(v)
-print(val)' "$1" "$2"
-}
 
 pf_dump_src() {
 	mflab dump src "$1" | LC_ALL=C sort

@@ -4,6 +4,9 @@
 #   lab_start NAME [opts]   start a Dovecot instance; exports NAME_PORT, NAME_TLSPORT, ...
 #   lab_user NAME USER PASS
 #   mflab VERB ARGS...      any other lab verb on this lab (see tests/lab/mflab --help)
+#   lab_csv FILE ROW...     a private migration CSV with these rows
+#   lab_same_dumps DESC S T passes when two `mflab dump` texts are equal
+#   jget TYPE KEY           KEY of the last JSON Lines object of TYPE on stdin
 
 : "${MF_LAB:=$abs_top_srcdir/tests/lab/mflab}"
 
@@ -55,6 +58,29 @@ lab_start() {
 
 lab_user() {
 	"$MF_LAB" user "$LAB" "$@" || bail_out "cannot add user $2 to $1"
+}
+
+# jget TYPE KEY < JSONL: the KEY of the last line whose "type" is TYPE ("-":
+# a line without a type), as text (true/false, JSON for objects and lists).
+jget() {
+	python3 -c '
+import json, sys
+want, key = sys.argv[1], sys.argv[2]
+val = ""
+for line in sys.stdin:
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    try:
+        o = json.loads(line)
+    except ValueError:
+        continue
+    if o.get("type") == want or (want == "-" and "type" not in o):
+        v = o.get(key, "")
+        val = json.dumps(v) if isinstance(v, (dict, list)) else ("" if v is None else str(v))
+        if isinstance(v, bool):
+            val = "true" if v else "false"
+print(val)' "$1" "$2"
 }
 
 # lab_csv FILE ROW...: a migration CSV (Microsoft's three columns) with the
