@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "engine/spool.h"
@@ -193,17 +194,37 @@ int spool_fd(const struct spool *s)
 	return s->fd;
 }
 
-ssize_t spool_read(const struct spool *s, long idx, uint64_t at, char *buf, size_t n)
+int spool_view_get(const struct spool *s, long idx, struct spool_view *v)
 {
 	const struct spool_item *it = spool_item(s, idx);
+	long page = sysconf(_SC_PAGESIZE);
+	off_t base;
 
-	if (!it || at > it->len)
+	memset(v, 0, sizeof(*v));
+	if (!it)
 		return -1;
-	if (n > it->len - at)
-		n = (size_t)(it->len - at);
-	if (it->mem) {
-		memcpy(buf, it->mem + at, n);
-		return (ssize_t)n;
+	v->len = it->len;
+	if (it->mem || !it->len) {
+		v->data = it->mem ? it->mem : "";
+		return 0;
 	}
-	return pread(s->fd, buf, n, it->off + (off_t)at);
+	/* mmap wants a page-aligned offset; pwrite and mmap share the page cache */
+	base = it->off - it->off % (page > 0 ? page : 4096);
+	if ((uint64_t)(it->off - base) + it->len > SIZE_MAX)
+		return -1;
+	v->map_len = (size_t)(it->off - base) + (size_t)it->len;
+	v->map = mmap(NULL, v->map_len, PROT_READ, MAP_SHARED, s->fd, base);
+	if (v->map == MAP_FAILED) {
+		v->map = NULL;
+		return -1;
+	}
+	v->data = (const char *)v->map + (it->off - base);
+	return 0;
+}
+
+void spool_view_release(struct spool_view *v)
+{
+	if (v->map)
+		munmap(v->map, v->map_len);
+	memset(v, 0, sizeof(*v));
 }

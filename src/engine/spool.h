@@ -42,8 +42,17 @@ void spool_abandon(struct spool *s);
 
 const struct spool_item *spool_item(const struct spool *s, long idx);
 int spool_fd(const struct spool *s);
-/* Reads up to n bytes of an item from offset `at` into buf (for checks of the
- * content such as the header). Returns bytes read or -1. */
-ssize_t spool_read(const struct spool *s, long idx, uint64_t at, char *buf, size_t n);
+/* An item's bytes readable in place (to find its header, say): borrowed from
+ * memory, or mapped read-only from the file, so a 60 MB body costs no heap.
+ * Valid until spool_view_release(), which every successful spool_view_get()
+ * needs; the spool must not be reset in between. */
+struct spool_view {
+	const char *data;
+	uint64_t len;
+	void *map;       /* owned mapping, NULL for a memory item */
+	size_t map_len;
+};
+int spool_view_get(const struct spool *s, long idx, struct spool_view *v);
+void spool_view_release(struct spool_view *v);
 
 #endif

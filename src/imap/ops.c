@@ -431,6 +431,22 @@ void imap_message_identity(const char *hdr, size_t len, unsigned char out[IMAP_I
 	buf_free(&v);
 }
 
+size_t imap_header_length(const char *msg, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) { /* i is at the start of a line */
+		const char *nl;
+
+		if (msg[i] == '\n' || (msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n'))
+			return i;
+		if (!(nl = memchr(msg + i, '\n', len - i)))
+			break;
+		i = (size_t)(nl - msg) + 1;
+	}
+	return len;
+}
+
 /* ---------------------------------------------------------------- FETCH meta */
 
 struct meta_ctx {

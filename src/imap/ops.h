@@ -71,6 +71,12 @@ int imap_subscribe(struct imap_conn *c, const char *name, struct mf_err *err);
  * BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)] (or the whole header). */
 void imap_message_identity(const char *hdr, size_t len, unsigned char out[IMAP_IDHASH_LEN],
 			   int *has_message_id);
+/* The length of a whole message's header section as IMAP servers delimit it
+ * (RFC 3501 BODY[HEADER]): everything before the first empty line, or the
+ * whole message when it has none.  imap_message_identity() over that prefix
+ * equals the identity from BODY[HEADER.FIELDS (...)], so the copy can take
+ * a message's identity from its body instead of asking the server twice. */
+size_t imap_header_length(const char *msg, size_t len);
 
 /* ---- message metadata ---- */
 
