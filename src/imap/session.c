@@ -442,21 +442,63 @@ static int can_start(const struct imap_conn *c, const struct imap_cmd *cmd)
 	return 1;
 }
 
-/* Sends what it can of the current chunk; 1 progress, 0 would block, -1 error. */
-static int send_bytes(struct imap_conn *c, const char *p, size_t n, size_t *off,
+/* Writes what it can of obuf: 1 all of it is out, 0 would block, -1 error. */
+static int out_flush(struct imap_conn *c, struct mf_err *err)
+{
+	while (c->obuf_off < c->obuf_len) {
+		ssize_t w = transport_send(c->t, c->obuf + c->obuf_off, c->obuf_len - c->obuf_off, err);
+
+		if (w < 0)
+			return -1;
+		if (w == 0)
+			return 0;
+		c->obuf_off += (size_t)w;
+		c->last_activity = mono_ms();
+	}
+	if (c->obuf_secret)
+		OPENSSL_cleanse(c->obuf, c->obuf_len);
+	c->obuf_len = c->obuf_off = 0;
+	c->obuf_secret = 0;
+	return 1;
+}
+
+static int out_pending(const struct imap_conn *c)
+{
+	return c->obuf_off < c->obuf_len;
+}
+
+/* Sends what it can of the current piece: pieces smaller than obuf are
+ * gathered there, larger ones go out directly once obuf is empty.
+ * 1 progress, 0 would block, -1 error. */
+static int send_bytes(struct imap_conn *c, const char *p, size_t n, size_t *off, int secret,
 		      struct mf_err *err)
 {
+	size_t room, k;
 	ssize_t w;
+	int rc;
 
 	if (*off >= n)
 		return 1;
-	w = transport_send(c->t, p + *off, n - *off, err);
-	if (w < 0)
-		return -1;
-	if (w == 0)
-		return 0;
-	*off += (size_t)w;
-	c->last_activity = mono_ms();
+	room = sizeof(c->obuf) - c->obuf_len;
+	if (n - *off >= sizeof(c->obuf) / 2 || !room) {
+		if ((rc = out_flush(c, err)) <= 0)
+			return rc;
+		if (n - *off < sizeof(c->obuf) / 2)
+			room = sizeof(c->obuf);
+	}
+	if (n - *off >= sizeof(c->obuf) / 2) {
+		w = transport_send(c->t, p + *off, n - *off, err);
+		if (w <= 0)
+			return w < 0 ? -1 : 0;
+		*off += (size_t)w;
+		c->last_activity = mono_ms();
+		return 1;
+	}
+	k = n - *off < room ? n - *off : room;
+	memcpy(c->obuf + c->obuf_len, p + *off, k);
+	c->obuf_len += k;
+	c->obuf_secret |= secret;
+	*off += k;
 	return 1;
 }
 
@@ -475,7 +517,7 @@ static int send_file(struct imap_conn *c, struct out_chunk *ch, struct mf_err *e
 	}
 	{
 		size_t before = c->fbuf_off;
-		int rc = send_bytes(c, c->fbuf, c->fbuf_len, &c->fbuf_off, err);
+		int rc = send_bytes(c, c->fbuf, c->fbuf_len, &c->fbuf_off, 0, err);
 
 		c->chunk_off += c->fbuf_off - before;
 		return rc;
@@ -483,14 +525,14 @@ static int send_file(struct imap_conn *c, struct out_chunk *ch, struct mf_err *e
 }
 
 /* Advances the command being sent; returns 1 if progress was made. */
-static int send_some(struct imap_conn *c, struct mf_err *err)
+static int send_pieces(struct imap_conn *c, struct mf_err *err)
 {
 	int progress = 0, rc;
 
 	if (c->urgent.len) {
 		size_t off = c->urgent_off;
 
-		rc = send_bytes(c, c->urgent.data, c->urgent.len, &off, err);
+		rc = send_bytes(c, c->urgent.data, c->urgent.len, &off, 1, err);
 		c->urgent_off = off;
 		if (rc < 0)
 			return -1;
@@ -524,7 +566,7 @@ static int send_some(struct imap_conn *c, struct mf_err *err)
 			{
 				size_t off = (size_t)c->chunk_off;
 
-				rc = send_bytes(c, ch->bytes, ch->len, &off, err);
+				rc = send_bytes(c, ch->bytes, ch->len, &off, cmd->has_secret, err);
 				c->chunk_off = off;
 			}
 			break;
@@ -534,7 +576,7 @@ static int send_some(struct imap_conn *c, struct mf_err *err)
 			{
 				size_t off = (size_t)c->chunk_off;
 
-				rc = send_bytes(c, ch->header, strlen(ch->header), &off, err);
+				rc = send_bytes(c, ch->header, strlen(ch->header), &off, 0, err);
 				c->chunk_off = off;
 			}
 			if (rc > 0 && c->chunk_off >= strlen(ch->header) && ch->sync) {
@@ -547,7 +589,7 @@ static int send_some(struct imap_conn *c, struct mf_err *err)
 		case CH_MEM: {
 			size_t off = (size_t)c->chunk_off;
 
-			rc = send_bytes(c, ch->mem, ch->len, &off, err);
+			rc = send_bytes(c, ch->mem, ch->len, &off, cmd->has_secret, err);
 			c->chunk_off = off;
 			break;
 		}
@@ -571,6 +613,20 @@ static int send_some(struct imap_conn *c, struct mf_err *err)
 		}
 	}
 	return progress;
+}
+
+/* Gathers what can be sent, then writes it out. */
+static int send_some(struct imap_conn *c, struct mf_err *err)
+{
+	int progress = send_pieces(c, err);
+	size_t before;
+
+	if (progress < 0)
+		return -1;
+	before = c->obuf_len - c->obuf_off;
+	if (out_flush(c, err) < 0)
+		return -1;
+	return progress || c->obuf_len - c->obuf_off < before;
 }
 
 /* ---------------------------------------------------------------- receiving */
@@ -837,7 +893,7 @@ static int conn_timed_out(struct imap_conn *c, int64_t now)
 
 static int want_write(const struct imap_conn *c)
 {
-	return c->urgent.len ||
+	return c->urgent.len || out_pending(c) ||
 	       (c->send_cur && can_start(c, c->send_cur) && !c->send_cur->waiting_cont);
 }
 
@@ -1194,6 +1250,8 @@ void imap_abort(struct imap_conn *c)
 	free(c->caps);
 	buf_free_secure(&c->urgent);
 	buf_free(&c->tr_line);
+	if (c->obuf_secret)
+		OPENSSL_cleanse(c->obuf, sizeof(c->obuf));
 	free(c);
 }
 

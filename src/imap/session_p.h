@@ -71,6 +71,12 @@ struct imap_conn {
 	uint64_t chunk_off;           /* progress in the current chunk */
 	char fbuf[64 * 1024];         /* file literal staging */
 	size_t fbuf_len, fbuf_off;
+	/* small pieces (command lines, literal headers, small bodies) gather
+	 * here so they leave as few, full TLS records: fewer syscalls for us
+	 * and fewer reads for the server */
+	char obuf[32 * 1024];
+	size_t obuf_len, obuf_off;
+	int obuf_secret;              /* obuf held a credential: wipe when sent */
 	struct mf_buf urgent;         /* continuation answers, sent first */
 	size_t urgent_off;
 	char rbuf[64 * 1024];
