@@ -713,7 +713,7 @@ static int fetch_start(struct mbx_ctx *m, struct fetch_ctx *f, struct mf_err *er
 			goto out;
 	if (!cmd || uidset_format(&set, &pos, 0, &text) ||
 	    imap_cmd_text(cmd,
-			  "UID FETCH %s (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])",
+			  "UID FETCH %s (UID FLAGS INTERNALDATE BODY.PEEK[])",
 			  text.data))
 		goto out;
 	rc = 0;
