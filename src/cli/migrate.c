@@ -269,7 +269,9 @@ static int run_once(struct mf_batch *b, struct run_args *a, const sigset_t *sigs
 		                                : "Migrating",
 		       batch_settings(b)->name, batch_log_path(b));
 	while (engine_running(run)) {
-		int sig = wait_signal(sigs, 200);
+		/* short: the end of a run is noticed here, and a no-change
+		 * rerun takes a few hundred milliseconds in all */
+		int sig = wait_signal(sigs, 25);
 
 		if (sig == SIGHUP && a->keep_running) {
 			log_info("hangup ignored (--keep-running): continuing headless");
