@@ -197,7 +197,7 @@ int spool_fd(const struct spool *s)
 int spool_view_get(const struct spool *s, long idx, struct spool_view *v)
 {
 	const struct spool_item *it = spool_item(s, idx);
-	long page = sysconf(_SC_PAGESIZE);
+	long page;
 	off_t base;
 
 	memset(v, 0, sizeof(*v));
@@ -209,6 +209,7 @@ int spool_view_get(const struct spool *s, long idx, struct spool_view *v)
 		return 0;
 	}
 	/* mmap wants a page-aligned offset; pwrite and mmap share the page cache */
+	page = sysconf(_SC_PAGESIZE);
 	base = it->off - it->off % (page > 0 ? page : 4096);
 	if ((uint64_t)(it->off - base) + it->len > SIZE_MAX)
 		return -1;

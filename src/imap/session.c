@@ -442,18 +442,25 @@ static int can_start(const struct imap_conn *c, const struct imap_cmd *cmd)
 	return 1;
 }
 
+/* One write to the connection: bytes written, 0 would block, -1 error. */
+static ssize_t send_raw(struct imap_conn *c, const char *p, size_t n, struct mf_err *err)
+{
+	ssize_t w = transport_send(c->t, p, n, err);
+
+	if (w > 0)
+		c->last_activity = mono_ms();
+	return w;
+}
+
 /* Writes what it can of obuf: 1 all of it is out, 0 would block, -1 error. */
 static int out_flush(struct imap_conn *c, struct mf_err *err)
 {
 	while (c->obuf_off < c->obuf_len) {
-		ssize_t w = transport_send(c->t, c->obuf + c->obuf_off, c->obuf_len - c->obuf_off, err);
+		ssize_t w = send_raw(c, c->obuf + c->obuf_off, c->obuf_len - c->obuf_off, err);
 
-		if (w < 0)
-			return -1;
-		if (w == 0)
-			return 0;
+		if (w <= 0)
+			return (int)w;
 		c->obuf_off += (size_t)w;
-		c->last_activity = mono_ms();
 	}
 	if (c->obuf_secret)
 		OPENSSL_cleanse(c->obuf, c->obuf_len);
@@ -467,34 +474,31 @@ static int out_pending(const struct imap_conn *c)
 	return c->obuf_off < c->obuf_len;
 }
 
-/* Sends what it can of the current piece: pieces smaller than obuf are
- * gathered there, larger ones go out directly once obuf is empty.
- * 1 progress, 0 would block, -1 error. */
+/* Sends what it can of the current piece: pieces under half of obuf are
+ * gathered there, larger ones go out directly once obuf is empty (so order
+ * is kept).  1 progress, 0 would block, -1 error. */
 static int send_bytes(struct imap_conn *c, const char *p, size_t n, size_t *off, int secret,
 		      struct mf_err *err)
 {
-	size_t room, k;
-	ssize_t w;
-	int rc;
+	size_t left, k;
+	int direct, rc;
 
 	if (*off >= n)
 		return 1;
-	room = sizeof(c->obuf) - c->obuf_len;
-	if (n - *off >= sizeof(c->obuf) / 2 || !room) {
-		if ((rc = out_flush(c, err)) <= 0)
-			return rc;
-		if (n - *off < sizeof(c->obuf) / 2)
-			room = sizeof(c->obuf);
-	}
-	if (n - *off >= sizeof(c->obuf) / 2) {
-		w = transport_send(c->t, p + *off, n - *off, err);
+	left = n - *off;
+	direct = left >= sizeof(c->obuf) / 2;
+	if ((direct || c->obuf_len == sizeof(c->obuf)) && (rc = out_flush(c, err)) <= 0)
+		return rc;
+	if (direct) {
+		ssize_t w = send_raw(c, p + *off, left, err);
+
 		if (w <= 0)
-			return w < 0 ? -1 : 0;
+			return (int)w;
 		*off += (size_t)w;
-		c->last_activity = mono_ms();
 		return 1;
 	}
-	k = n - *off < room ? n - *off : room;
+	k = sizeof(c->obuf) - c->obuf_len;
+	k = left < k ? left : k;
 	memcpy(c->obuf + c->obuf_len, p + *off, k);
 	c->obuf_len += k;
 	c->obuf_secret |= secret;
