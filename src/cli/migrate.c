@@ -9,12 +9,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "batch.h"
 #include "batch/ledger.h"
@@ -234,16 +238,53 @@ static void print_summary(const struct mf_run_summary *s, const struct run_args 
 
 /* ---------------------------------------------------------------- running */
 
-static int wait_signal(const sigset_t *set, long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	int sig = sigtimedwait(set, NULL, &ts);
+/* What the main thread sleeps on: the stop signals (blocked in every thread,
+ * read through a signalfd) and the engine's wake pipe, which the engine
+ * writes when a mailbox changes state and when its last worker ends.  So the
+ * end of a run is noticed at once, without polling. */
+struct waiter {
+	int sig_fd;
+	int wake[2];
+};
 
-	return sig > 0 ? sig : 0;
+static int waiter_open(struct waiter *w, const sigset_t *sigs)
+{
+	w->wake[0] = w->wake[1] = -1;
+	w->sig_fd = signalfd(-1, sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (w->sig_fd < 0 || pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+		if (w->sig_fd >= 0)
+			close(w->sig_fd);
+		return -1;
+	}
+	return 0;
+}
+
+static void waiter_close(struct waiter *w)
+{
+	close(w->sig_fd);
+	close(w->wake[0]);
+	close(w->wake[1]);
+}
+
+/* Sleeps up to ms; returns the signal that arrived, or 0 (timeout or wake). */
+static int waiter_wait(struct waiter *w, long ms)
+{
+	struct pollfd pfd[2] = {{.fd = w->sig_fd, .events = POLLIN},
+	                        {.fd = w->wake[0], .events = POLLIN}};
+	struct signalfd_siginfo si;
+	char drain[64];
+
+	if (poll(pfd, 2, (int)ms) <= 0)
+		return 0;
+	while (read(w->wake[0], drain, sizeof(drain)) > 0)
+		;
+	if (read(w->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		return (int)si.ssi_signo;
+	return 0;
 }
 
 /* Runs once; returns the exit status; *stop_all when a signal asks to quit. */
-static int run_once(struct mf_batch *b, struct run_args *a, const sigset_t *sigs, int *stop_all)
+static int run_once(struct mf_batch *b, struct run_args *a, struct waiter *w, int *stop_all)
 {
 	struct mf_run_opts o = {.kind = a->kind,
 	                        .dry_run = a->dry_run,
@@ -251,7 +292,7 @@ static int run_once(struct mf_batch *b, struct run_args *a, const sigset_t *sigs
 	                        .only = a->only,
 	                        .retry_failed_only = a->retry_failed,
 	                        .trace_path = a->trace,
-	                        .wake_fd = -1,
+	                        .wake_fd = w->wake[1],
 	                        .on_event = on_event,
 	                        .event_aux = a};
 	struct mf_run_summary sum;
@@ -269,9 +310,8 @@ static int run_once(struct mf_batch *b, struct run_args *a, const sigset_t *sigs
 		                                : "Migrating",
 		       batch_settings(b)->name, batch_log_path(b));
 	while (engine_running(run)) {
-		/* short: the end of a run is noticed here, and a no-change
-		 * rerun takes a few hundred milliseconds in all */
-		int sig = wait_signal(sigs, 25);
+		long every = a->json ? 1000 : 10000, due = every - (long)(mono_ms() - last);
+		int sig = waiter_wait(w, due < 0 ? 0 : due);
 
 		if (sig == SIGHUP && a->keep_running) {
 			log_info("hangup ignored (--keep-running): continuing headless");
@@ -289,7 +329,7 @@ static int run_once(struct mf_batch *b, struct run_args *a, const sigset_t *sigs
 				                    "now)");
 			engine_stop(run, stops > 1);
 		}
-		if (mono_ms() - last >= (a->json ? 1000 : 10000)) {
+		if (mono_ms() - last >= every) {
 			last = mono_ms();
 			print_progress(run, a);
 		}
@@ -378,6 +418,7 @@ static int run_command(int argc, char **argv, struct cli_globals *g, enum mf_run
 	struct mf_batch *b;
 	struct mf_err err;
 	sigset_t sigs;
+	struct waiter w;
 	int rc, stop_all = 0;
 
 	rc = parse_run_args(argc, argv, g, &a);
@@ -390,14 +431,22 @@ static int run_command(int argc, char **argv, struct cli_globals *g, enum mf_run
 		return cli_fail(a.json, &err);
 	}
 	cli_block_stop_signals(&sigs);
+	if (waiter_open(&w, &sigs)) {
+		mf_fail(&err, MF_SCOPE_BATCH, MF_E_INTERNAL, "cannot set up signal handling: %s",
+		        strerror(errno));
+		sigprocmask(SIG_UNBLOCK, &sigs, NULL);
+		log_close();
+		batch_close(b);
+		return cli_fail(a.json, &err);
+	}
 	for (;;) {
-		rc = run_once(b, &a, &sigs, &stop_all);
+		rc = run_once(b, &a, &w, &stop_all);
 		if (!a.every_s || stop_all || rc == MF_EXIT_RESUMABLE)
 			break;
 		if (!a.json)
 			printf("Next delta sync in %ld s (Ctrl-C to stop).\n", a.every_s);
 		for (long waited = 0; waited < a.every_s * 1000 && !stop_all; waited += 1000) {
-			int sig = wait_signal(&sigs, 1000);
+			int sig = waiter_wait(&w, 1000);
 
 			if (sig && !(sig == SIGHUP && a.keep_running))
 				stop_all = 1;
@@ -405,6 +454,7 @@ static int run_command(int argc, char **argv, struct cli_globals *g, enum mf_run
 		if (stop_all)
 			break;
 	}
+	waiter_close(&w);
 	sigprocmask(SIG_UNBLOCK, &sigs, NULL);
 	log_close();
 	batch_close(b);
