@@ -245,6 +245,7 @@ int imap_login(struct imap_conn *c, const struct imap_creds *cr, struct mf_err *
 {
 	int64_t start = mono_ms();
 	int tls = transport_is_tls(c->t), rc;
+	unsigned caps_before = c->caps_updates;
 
 	if (transport_preauth(c->t)) {
 		log_info("%s: the server greeted us as already authenticated (PREAUTH)", c->label);
@@ -267,7 +268,10 @@ int imap_login(struct imap_conn *c, const struct imap_creds *cr, struct mf_err *
 		return -1;
 	}
 	c->login_ms = (long)(mono_ms() - start);
-	if (imap_simple(c, NULL, NULL, err, "CAPABILITY")) {
+	/* Capabilities change at login.  A server that sent the new list with
+	 * its answer (Dovecot does; RFC 3501 6.2.3 says a client need not ask
+	 * again) saves us a round trip per connection. */
+	if (c->caps_updates == caps_before && imap_simple(c, NULL, NULL, err, "CAPABILITY")) {
 		mf_err_widen(err, MF_SCOPE_CONN);
 		return -1;
 	}

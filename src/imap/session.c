@@ -1165,6 +1165,7 @@ int session_caps_set(struct imap_conn *c, const struct imap_value *list)
 	for (size_t i = 0; i < c->ncaps; i++)
 		free(c->caps[i]);
 	c->ncaps = 0;
+	c->caps_updates++;
 	for (size_t i = 0; i < list->len && !rc; i++) {
 		const struct imap_value *v = &list->items[i];
 

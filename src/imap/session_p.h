@@ -89,6 +89,7 @@ struct imap_conn {
 
 	char **caps;
 	size_t ncaps, capcap;
+	unsigned caps_updates; /* counts capability lists received */
 	int literal_plus, literal_minus;
 	char greeting[512];
 	char server_name[128];
