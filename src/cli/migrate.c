@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -267,19 +268,33 @@ static void waiter_close(struct waiter *w)
 }
 
 /* Sleeps up to ms; returns the signal that arrived, or 0 (timeout or wake). */
-static int waiter_wait(struct waiter *w, long ms)
+static int waiter_wait(struct waiter *w, int64_t ms)
 {
 	struct pollfd pfd[2] = {{.fd = w->sig_fd, .events = POLLIN},
 	                        {.fd = w->wake[0], .events = POLLIN}};
 	struct signalfd_siginfo si;
 	char drain[64];
 
-	if (poll(pfd, 2, (int)ms) <= 0)
+	if (poll(pfd, 2, ms > INT_MAX ? INT_MAX : (int)ms) <= 0)
 		return 0;
 	while (read(w->wake[0], drain, sizeof(drain)) > 0)
 		;
 	if (read(w->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		return (int)si.ssi_signo;
+	return 0;
+}
+
+/* Sleeps until the next --every sync is due; 1 when a signal asks to stop. */
+static int sleep_until_next(struct waiter *w, const struct run_args *a)
+{
+	int64_t due = mono_ms() + (int64_t)a->every_s * 1000, left;
+
+	while ((left = due - mono_ms()) > 0) {
+		int sig = waiter_wait(w, left);
+
+		if (sig && !(sig == SIGHUP && a->keep_running))
+			return 1;
+	}
 	return 0;
 }
 
@@ -434,27 +449,19 @@ static int run_command(int argc, char **argv, struct cli_globals *g, enum mf_run
 	if (waiter_open(&w, &sigs)) {
 		mf_fail(&err, MF_SCOPE_BATCH, MF_E_INTERNAL, "cannot set up signal handling: %s",
 		        strerror(errno));
-		sigprocmask(SIG_UNBLOCK, &sigs, NULL);
-		log_close();
-		batch_close(b);
-		return cli_fail(a.json, &err);
-	}
-	for (;;) {
-		rc = run_once(b, &a, &w, &stop_all);
-		if (!a.every_s || stop_all || rc == MF_EXIT_RESUMABLE)
-			break;
-		if (!a.json)
-			printf("Next delta sync in %ld s (Ctrl-C to stop).\n", a.every_s);
-		for (long waited = 0; waited < a.every_s * 1000 && !stop_all; waited += 1000) {
-			int sig = waiter_wait(&w, 1000);
-
-			if (sig && !(sig == SIGHUP && a.keep_running))
-				stop_all = 1;
+		rc = cli_fail(a.json, &err);
+	} else {
+		for (;;) {
+			rc = run_once(b, &a, &w, &stop_all);
+			if (!a.every_s || stop_all || rc == MF_EXIT_RESUMABLE)
+				break;
+			if (!a.json)
+				printf("Next delta sync in %ld s (Ctrl-C to stop).\n", a.every_s);
+			if (sleep_until_next(&w, &a))
+				break;
 		}
-		if (stop_all)
-			break;
+		waiter_close(&w);
 	}
-	waiter_close(&w);
 	sigprocmask(SIG_UNBLOCK, &sigs, NULL);
 	log_close();
 	batch_close(b);
