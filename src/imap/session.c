@@ -1184,9 +1184,35 @@ int session_caps_set(struct imap_conn *c, const struct imap_value *list)
 
 /* ---------------------------------------------------------------- connect */
 
+/* Takes the capabilities from libcurl's connect phase, which already asked
+ * (after TLS began): one round trip less per connection.  Parsed with a
+ * parser of its own, so that a line we cannot read leaves the connection's
+ * parser untouched.  0 when there was none we could use: the caller asks. */
+static int caps_from_connect(struct imap_conn *c)
+{
+	const char *line = transport_capability_line(c->t);
+	const struct imap_response *r = NULL;
+	struct imap_parser *p;
+	char text[1100];
+	size_t used = 0;
+	struct mf_err err;
+	int n, ok = 0;
+
+	if (!line)
+		return 0;
+	n = snprintf(text, sizeof(text), "%s\r\n", line);
+	if (n < 0 || (size_t)n >= sizeof(text) || !(p = imap_parser_new(NULL, NULL)))
+		return 0;
+	if (imap_parser_next(p, text, (size_t)n, &used, &r, &err) == 1 && used == (size_t)n &&
+	    r->kind == IMAP_R_UNTAGGED && r->keyword && !strcmp(r->keyword, "CAPABILITY") && r->args)
+		ok = note_caps(c, r->args, 0) == 0 && c->ncaps > 0;
+	imap_parser_free(p);
+	return ok;
+}
+
 static int read_capabilities(struct imap_conn *c, struct mf_err *err)
 {
-	if (imap_simple(c, NULL, NULL, err, "CAPABILITY")) {
+	if (!caps_from_connect(c) && imap_simple(c, NULL, NULL, err, "CAPABILITY")) {
 		mf_err_widen(err, MF_SCOPE_CONN);
 		return -1;
 	}

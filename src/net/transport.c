@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,6 +30,12 @@ struct transport {
 	int starttls_sent; /* libcurl sent STARTTLS (seen in its debug output) */
 	char *host;              /* owned: for the host name check */
 	char greeting[512];
+	/* The last "* CAPABILITY" line libcurl received in its connect phase
+	 * since TLS began ("" when none, or when it did not fit): what a STARTTLS
+	 * server said in clear is wiped when STARTTLS is sent, never used. */
+	char caps[1024];
+	char tls_protocol[16];   /* from the handshake ("TLSv1.3"), "" before */
+	char tls_cipher[64];
 	char errbuf[CURL_ERROR_SIZE];
 	long connect_ms;
 	FILE *trace;             /* borrowed */
@@ -81,6 +88,20 @@ void transport_trace(struct transport *t, char dir, const char *text, size_t len
 	buf_free(&line);
 }
 
+/* Keeps one response line without its CRLF, or "" when it does not fit
+ * (half a capability list would be worse than none). */
+static void keep_line(char *dst, size_t cap, const char *line, size_t len)
+{
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len >= cap || memchr(line, 0, len)) {
+		dst[0] = 0;
+		return;
+	}
+	memcpy(dst, line, len);
+	dst[len] = 0;
+}
+
 /* libcurl shows us the IMAP lines it exchanged during the connect phase. */
 static int on_curl_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *aux)
 {
@@ -97,10 +118,14 @@ static int on_curl_debug(CURL *curl, curl_infotype type, char *data, size_t size
 			t->greeting[n] = 0;
 			t->preauth = !strncasecmp(t->greeting, "* PREAUTH", 9);
 		}
+		if (size > 13 && !strncasecmp(data, "* CAPABILITY ", 13))
+			keep_line(t->caps, sizeof(t->caps), data, size);
 		transport_trace(t, '<', data, size);
 	} else if (type == CURLINFO_HEADER_OUT) {
-		if (size >= 8 && memmem(data, size, "STARTTLS", 8))
+		if (size >= 8 && memmem(data, size, "STARTTLS", 8)) {
 			t->starttls_sent = 1;
+			t->caps[0] = 0;
+		}
 		transport_trace(t, '>', data, size);
 	} else if (type == CURLINFO_TEXT && log_enabled(LOG_DEBUG)) {
 		log_debug("%s: curl: %.*s", t->label, (int)(size && data[size - 1] == '\n' ? size - 1 : size),
@@ -116,6 +141,39 @@ static char *build_url(const struct transport_opts *o)
 
 	return mf_sprintf("%s://%s%s%s:%u/", o->security == MF_SEC_SSL ? "imaps" : "imap",
 			  v6 ? "[" : "", o->host, v6 ? "]" : "", port);
+}
+
+/* The protocol and cipher are noted when the handshake is done: libcurl
+ * hands out its SSL pointer only after our first read or write, and the
+ * checks report on TLS before that. */
+static int ssl_ctx_index = -1;
+static pthread_once_t ssl_ctx_index_once = PTHREAD_ONCE_INIT;
+
+static void make_ssl_ctx_index(void)
+{
+	ssl_ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static void on_ssl_info(const SSL *ssl, int where, int ret)
+{
+	struct transport *t;
+	const SSL_CIPHER *c;
+
+	(void)ret;
+	if (!(where & SSL_CB_HANDSHAKE_DONE) ||
+	    !(t = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ssl_ctx_index)))
+		return;
+	snprintf(t->tls_protocol, sizeof(t->tls_protocol), "%s", SSL_get_version(ssl));
+	if ((c = SSL_get_current_cipher(ssl)))
+		snprintf(t->tls_cipher, sizeof(t->tls_cipher), "%s", SSL_CIPHER_get_name(c));
+}
+
+static CURLcode on_ssl_ctx(CURL *curl, void *ctx, void *aux)
+{
+	(void)curl;
+	if (ssl_ctx_index >= 0 && SSL_CTX_set_ex_data(ctx, ssl_ctx_index, aux))
+		SSL_CTX_set_info_callback(ctx, on_ssl_info);
+	return CURLE_OK;
 }
 
 static int setup(struct transport *t, const struct transport_opts *o, const char *url)
@@ -154,6 +212,10 @@ static int setup(struct transport *t, const struct transport_opts *o, const char
 	rc |= curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_curl_debug);
 	rc |= curl_easy_setopt(c, CURLOPT_DEBUGDATA, t);
 	rc |= curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+	/* Not every TLS backend has it: then the SSL pointer is the fallback. */
+	pthread_once(&ssl_ctx_index_once, make_ssl_ctx_index);
+	if (curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, t) == CURLE_OK)
+		curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
 	return rc;
 }
 
@@ -270,6 +332,11 @@ void transport_close(struct transport *t)
 const char *transport_greeting(const struct transport *t)
 {
 	return t->greeting;
+}
+
+const char *transport_capability_line(const struct transport *t)
+{
+	return t->caps[0] ? t->caps : NULL;
 }
 
 int transport_preauth(const struct transport *t)
@@ -389,8 +456,12 @@ int transport_tls_info(struct transport *t, struct transport_tls_info *info)
 			info->days_left = day;
 		X509_free(leaf);
 	}
-	/* The SSL pointer is available once our own layer has received data. */
-	if (curl_easy_getinfo(t->curl, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
+	copy_field(info->protocol, sizeof(info->protocol), t->tls_protocol);
+	copy_field(info->cipher, sizeof(info->cipher), t->tls_cipher);
+	/* Without the handshake callback: the SSL pointer, which libcurl shows
+	 * once our own layer has read or written. */
+	if (!info->protocol[0] &&
+	    curl_easy_getinfo(t->curl, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
 	    ti->backend == CURLSSLBACKEND_OPENSSL && ti->internals) {
 		SSL *ssl = ti->internals;
 		const SSL_CIPHER *c = SSL_get_current_cipher(ssl);

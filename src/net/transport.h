@@ -75,6 +75,10 @@ void transport_close(struct transport *t);
 /* The server's greeting line ("* OK [CAPABILITY ...] Dovecot ready."),
  * without CRLF; "" if libcurl did not show it to us. */
 const char *transport_greeting(const struct transport *t);
+/* The "* CAPABILITY ..." line (without CRLF) that answered libcurl's own
+ * CAPABILITY command in the connect phase, inside TLS for ssl and STARTTLS
+ * (what came in clear before STARTTLS is never kept); NULL if none. */
+const char *transport_capability_line(const struct transport *t);
 int transport_preauth(const struct transport *t);
 int transport_is_tls(const struct transport *t);
 int transport_tls_info(struct transport *t, struct transport_tls_info *info);
