@@ -135,6 +135,9 @@ struct folder_work {
 	int unchanged;                  /* nothing to do: the quick path */
 };
 void folder_work_clear(struct folder_work *w);
+/* Whether copying what w has pending takes more than one chunk, so that more
+ * than one target connection could append at once. */
+int folder_needs_chunks(const struct folder_work *w);
 int folder_scan(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err);
 int folder_copy(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err);
 

@@ -916,6 +916,11 @@ out:
 
 /* ---------------------------------------------------------------- chunks */
 
+int folder_needs_chunks(const struct folder_work *w)
+{
+	return w->npending > CHUNK_MSGS || w->pending_bytes > CHUNK_BYTES;
+}
+
 /* The next chunk: up to CHUNK_MSGS messages and CHUNK_BYTES (declared sizes);
  * messages over the target's size limit are skipped without downloading. */
 static int next_chunk(struct mbx_ctx *m, struct folder_work *w, size_t *pos, struct fetch_ctx *f,

@@ -201,8 +201,12 @@ static int scan_all(struct mbx_ctx *m, struct folder_work *w, size_t *nw, struct
 	return 0;
 }
 
+static void connect_extra_targets(struct mbx_ctx *m);
+
 static int copy_all(struct mbx_ctx *m, struct folder_work *w, size_t nw, struct mf_err *err)
 {
+	int extras_tried = m->dry || m->run->opts.kind != MF_RUN_MIGRATE;
+
 	for (size_t i = 0; i < nw; i++) {
 		struct folder_work *fw = &w[i];
 
@@ -210,6 +214,13 @@ static int copy_all(struct mbx_ctx *m, struct folder_work *w, size_t nw, struct 
 			continue;
 		if (run_stopping(m->run))
 			return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CANCEL, "stopped");
+		/* Extra target connections only once a folder has more than one
+		 * chunk to append: a delta sync with a few new messages (the usual
+		 * case, every day until the cut-over) logs in once per side. */
+		if (!extras_tried && folder_needs_chunks(fw)) {
+			connect_extra_targets(m);
+			extras_tried = 1;
+		}
 		job_set_folder(m->run, m->job, fw->pf->display);
 		if (folder_copy(m, fw, err)) {
 			if (err->scope > MF_SCOPE_FOLDER)
@@ -265,7 +276,8 @@ static int verify_all(struct mbx_ctx *m, struct mf_err *err)
 
 /* More connections to the target, so that several chunks are appended at
  * once (the target's per-message work is what limits the speed).  One that
- * cannot connect is simply not used. */
+ * cannot connect is simply not used.  Called when the first folder with more
+ * than one chunk to copy comes up. */
 static void connect_extra_targets(struct mbx_ctx *m)
 {
 	unsigned want = m->run->set->target_conns;
@@ -296,8 +308,6 @@ static int attempt(struct mbx_ctx *m, struct mf_err *err)
 		return -1;
 	m->tgts[0] = m->tgt;
 	m->ntgts = 1;
-	if (!m->dry && m->run->opts.kind == MF_RUN_MIGRATE)
-		connect_extra_targets(m);
 	m->target_exchange = is_exchange(m);
 	job_set_state(m->run, m->job, MBX_SYNCING, NULL);
 	if (make_plan(m, err))
