@@ -122,6 +122,7 @@ struct folder_work {
 	struct plan_folder *pf;         /* borrowed from the plan */
 	struct ledger_folder row;       /* owned: the ledger's row (dry run: a scratch row) */
 	struct imap_status_info st;     /* source STATUS */
+	int have_status;                /* st came with the mailbox's pipelined STATUS */
 	struct imap_msginfo *src;       /* owned: source messages (scan), sorted by UID */
 	size_t nsrc;
 	uint32_t *pending;              /* owned: source UIDs to copy, ascending */

@@ -297,7 +297,7 @@ int folder_scan(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 	size_t ndone = 0, nskipped = 0;
 	int rc = -1;
 
-	if (imap_status(m->src, name, &w->st, err))
+	if (!w->have_status && imap_status(m->src, name, &w->st, err))
 		return -1;
 	if (quick_path(w)) {
 		w->unchanged = 1;

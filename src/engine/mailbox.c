@@ -161,11 +161,48 @@ static int folder_row(struct mbx_ctx *m, struct plan_folder *pf, struct ledger_f
 	return 0;
 }
 
+static int scans_folder(const struct plan_folder *pf)
+{
+	return !pf->failed && !pf->excluded && pf->selectable;
+}
+
+/* The STATUS of every folder to scan, pipelined: one round trip for the
+ * mailbox instead of one per folder, which is most of a delta sync's time
+ * against a distant server.  Fills st/have_status of the folders answered;
+ * folder_scan asks the others alone.  NULL only when out of memory (then
+ * every folder asks alone); on a connection failure the source is dropped
+ * and err set. */
+static struct imap_status_req *status_all(struct mbx_ctx *m, struct mf_err *err, int *failed)
+{
+	struct imap_status_req *reqs = mf_calloc(m->nplan ? m->nplan : 1, sizeof(*reqs));
+	size_t n = 0;
+
+	*failed = 0;
+	if (!reqs)
+		return NULL;
+	for (size_t i = 0; i < m->nplan; i++)
+		if (scans_folder(&m->plan[i]))
+			reqs[n++].name = m->plan[i].src_name;
+	if (n && imap_status_many(m->src, reqs, n, err)) {
+		mbx_drop_source(m); /* its commands complete into reqs now */
+		free(reqs);
+		*failed = 1;
+		return NULL;
+	}
+	return reqs;
+}
+
 static int scan_all(struct mbx_ctx *m, struct folder_work *w, size_t *nw, struct mf_err *err)
 {
 	uint64_t mt = 0, md = 0, bt = 0, bd = 0;
+	struct imap_status_req *reqs;
+	size_t nreq = 0;
+	int failed;
 
 	*nw = 0;
+	reqs = status_all(m, err, &failed);
+	if (failed)
+		return -1;
 	for (size_t i = 0; i < m->nplan; i++) {
 		struct plan_folder *pf = &m->plan[i];
 		struct folder_work *fw = &w[*nw];
@@ -178,15 +215,23 @@ static int scan_all(struct mbx_ctx *m, struct folder_work *w, size_t *nw, struct
 		fw->pf = pf;
 		if (folder_row(m, pf, &fw->row, err)) {
 			ledger_folder_clear(&fw->row); /* not counted in *nw: ours to free */
+			free(reqs);
 			return -1;
 		}
 		(*nw)++;
-		if (pf->excluded || !pf->selectable)
+		if (!scans_folder(pf))
 			continue;
+		if (reqs && reqs[nreq].seen && reqs[nreq].ok) {
+			fw->st = reqs[nreq].st;
+			fw->have_status = 1;
+		}
+		nreq++;
 		job_set_folder(m->run, m->job, pf->display);
 		if (folder_scan(m, fw, err)) {
-			if (err->scope > MF_SCOPE_FOLDER)
+			if (err->scope > MF_SCOPE_FOLDER) {
+				free(reqs);
 				return -1;
+			}
 			add_failed_folder(m, pf->display, err->msg);
 			fw->unchanged = 1;
 			fw->npending = 0;
@@ -197,6 +242,7 @@ static int scan_all(struct mbx_ctx *m, struct folder_work *w, size_t *nw, struct
 		bt += fw->total_bytes;
 		bd += fw->total_bytes > fw->pending_bytes ? fw->total_bytes - fw->pending_bytes : 0;
 	}
+	free(reqs);
 	job_set_totals(m->run, m->job, mt, md, bt, bd);
 	return 0;
 }

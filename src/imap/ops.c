@@ -315,6 +315,64 @@ int imap_status(struct imap_conn *c, const char *name, struct imap_status_info *
 				err);
 }
 
+struct status_many {
+	struct imap_status_req *reqs;
+	size_t n;
+};
+
+static void on_status_many(struct imap_conn *c, const struct imap_response *r, void *aux)
+{
+	struct status_many *sm = aux;
+	const char *name;
+
+	if (!r->keyword || strcmp(r->keyword, "STATUS") || !r->args || r->args->len < 2 ||
+	    !(name = value_text(&r->args->items[0])))
+		return;
+	for (size_t i = 0; i < sm->n; i++) {
+		struct imap_status_req *q = &sm->reqs[i];
+
+		if (!q->seen && (!strcmp(q->name, name) ||
+				 (!strcasecmp(q->name, "INBOX") && !strcasecmp(name, "INBOX")))) {
+			on_status(c, r, &q->st);
+			q->seen = 1;
+			return;
+		}
+	}
+}
+
+static void on_status_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
+			   const struct mf_err *err, void *aux)
+{
+	(void)c, (void)tagged, (void)err;
+	((struct imap_status_req *)aux)->ok = ok;
+}
+
+int imap_status_many(struct imap_conn *c, struct imap_status_req *reqs, size_t n,
+		     struct mf_err *err)
+{
+	struct status_many sm = {reqs, n};
+
+	for (size_t i = 0; i < n; i++) {
+		struct imap_cmd *cmd = imap_cmd_new(c);
+
+		memset(&reqs[i].st, 0, sizeof(reqs[i].st));
+		reqs[i].seen = reqs[i].ok = 0;
+		if (!cmd)
+			return mf_fail_nomem(err, MF_SCOPE_CONN);
+		if (imap_cmd_text(cmd, "STATUS ") ||
+		    imap_cmd_astring(cmd, reqs[i].name, strlen(reqs[i].name)) ||
+		    imap_cmd_text(cmd, " (MESSAGES UIDNEXT UIDVALIDITY)")) {
+			imap_cmd_free(cmd);
+			return mf_fail_nomem(err, MF_SCOPE_CONN);
+		}
+		imap_cmd_on_untagged(cmd, on_status_many, &sm);
+		imap_cmd_on_done(cmd, on_status_done, &reqs[i]);
+		if (imap_submit(c, cmd, err))
+			return -1;
+	}
+	return imap_run(c, err);
+}
+
 int imap_select(struct imap_conn *c, const char *name, int read_only, struct mf_err *err)
 {
 	memset(&c->sel, 0, sizeof(c->sel));

@@ -55,6 +55,21 @@ struct imap_status_info {
 };
 int imap_status(struct imap_conn *c, const char *name, struct imap_status_info *out,
 		struct mf_err *err);
+/* STATUS of several folders at once: the commands are pipelined, so a
+ * mailbox's folders cost one round trip, not one each.  Each answer is
+ * matched to its request by the name the server echoes.  A request left with
+ * seen == 0 (no answer we could match) or ok == 0 (NO, BAD, throttled) is the
+ * caller's to ask alone with imap_status().  -1 only when the connection
+ * failed or the run was cancelled (err, scope CONN): commands may then still
+ * be queued with pointers into reqs, so the caller closes the connection
+ * (imap_abort) before reqs goes away. */
+struct imap_status_req {
+	const char *name;              /* borrowed: the folder's wire name */
+	struct imap_status_info st;    /* out */
+	int seen, ok;                  /* out */
+};
+int imap_status_many(struct imap_conn *c, struct imap_status_req *reqs, size_t n,
+		     struct mf_err *err);
 /* EXAMINE (read_only) or SELECT; the results are in imap_selected_state(). */
 int imap_select(struct imap_conn *c, const char *name, int read_only, struct mf_err *err);
 /* CREATE; a folder that already exists is fine (*existed = 1 then; may be NULL). */
