@@ -24,20 +24,30 @@
 
 /* Builds "VERB " + astring(name) + rest and runs it; a throttled answer
  * ("Suggested Backoff Time: N milliseconds") is waited out and retried. */
+/* "VERB name rest" with the name as an astring; NULL (err set) when out of
+ * memory. */
+static struct imap_cmd *named_cmd(struct imap_conn *c, const char *verb, const char *name,
+				  const char *rest, struct mf_err *err)
+{
+	struct imap_cmd *cmd = imap_cmd_new(c);
+
+	if (cmd && !imap_cmd_text(cmd, "%s ", verb) && !imap_cmd_astring(cmd, name, strlen(name)) &&
+	    !(rest && imap_cmd_text(cmd, "%s", rest)))
+		return cmd;
+	imap_cmd_free(cmd);
+	mf_fail_nomem(err, MF_SCOPE_CONN);
+	return NULL;
+}
+
 static int run_named(struct imap_conn *c, const char *verb, const char *name, const char *rest,
 		     imap_untagged_fn on_untagged, void *aux, int *ok, struct mf_err *err)
 {
 	for (int tries = 0;; tries++) {
-		struct imap_cmd *cmd = imap_cmd_new(c);
+		struct imap_cmd *cmd = named_cmd(c, verb, name, rest, err);
 		int rc;
 
 		if (!cmd)
-			return mf_fail_nomem(err, MF_SCOPE_CONN);
-		if (imap_cmd_text(cmd, "%s ", verb) || imap_cmd_astring(cmd, name, strlen(name)) ||
-		    (rest && imap_cmd_text(cmd, "%s", rest))) {
-			imap_cmd_free(cmd);
-			return mf_fail_nomem(err, MF_SCOPE_CONN);
-		}
+			return -1;
 		imap_cmd_on_untagged(cmd, on_untagged, aux);
 		rc = imap_exec(c, cmd, ok, err);
 		if (rc || *ok || err->code != MF_E_THROTTLE || tries >= THROTTLE_TRIES)
@@ -287,6 +297,8 @@ int imap_personal_namespace(struct imap_conn *c, char **prefix, char *delim, str
 
 /* ---------------------------------------------------------------- STATUS etc */
 
+#define STATUS_ITEMS " (MESSAGES UIDNEXT UIDVALIDITY)"
+
 static void on_status(struct imap_conn *c, const struct imap_response *r, void *aux)
 {
 	struct imap_status_info *st = aux;
@@ -311,8 +323,7 @@ int imap_status(struct imap_conn *c, const char *name, struct imap_status_info *
 		struct mf_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	return run_named_simple(c, "STATUS", name, " (MESSAGES UIDNEXT UIDVALIDITY)", on_status, out,
-				err);
+	return run_named_simple(c, "STATUS", name, STATUS_ITEMS, on_status, out, err);
 }
 
 struct status_many {
@@ -353,18 +364,12 @@ int imap_status_many(struct imap_conn *c, struct imap_status_req *reqs, size_t n
 	struct status_many sm = {reqs, n};
 
 	for (size_t i = 0; i < n; i++) {
-		struct imap_cmd *cmd = imap_cmd_new(c);
+		struct imap_cmd *cmd;
 
 		memset(&reqs[i].st, 0, sizeof(reqs[i].st));
 		reqs[i].seen = reqs[i].ok = 0;
-		if (!cmd)
-			return mf_fail_nomem(err, MF_SCOPE_CONN);
-		if (imap_cmd_text(cmd, "STATUS ") ||
-		    imap_cmd_astring(cmd, reqs[i].name, strlen(reqs[i].name)) ||
-		    imap_cmd_text(cmd, " (MESSAGES UIDNEXT UIDVALIDITY)")) {
-			imap_cmd_free(cmd);
-			return mf_fail_nomem(err, MF_SCOPE_CONN);
-		}
+		if (!(cmd = named_cmd(c, "STATUS", reqs[i].name, STATUS_ITEMS, err)))
+			return -1;
 		imap_cmd_on_untagged(cmd, on_status_many, &sm);
 		imap_cmd_on_done(cmd, on_status_done, &reqs[i]);
 		if (imap_submit(c, cmd, err))
