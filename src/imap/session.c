@@ -363,7 +363,9 @@ static void conn_fail(struct imap_conn *c, const struct mf_err *why)
 		if (c->bye[0] && why->code == MF_E_CLOSED)
 			snprintf(c->dead_err.msg, sizeof(c->dead_err.msg),
 				 "the server closed the connection: %s", c->bye);
-		log_info("%s: connection lost: %s", c->label, c->dead_err.msg);
+		/* after our LOGOUT the server's close is the goodbye, not a loss */
+		if (!(c->logging_out && why->code == MF_E_CLOSED))
+			log_info("%s: connection lost: %s", c->label, c->dead_err.msg);
 	}
 	while (c->head)
 		complete_cmd(c, c->head, 0, NULL, &c->dead_err);
@@ -1294,6 +1296,7 @@ void imap_close(struct imap_conn *c)
 		return;
 	if (!c->dead) {
 		c->timeout_ms = 5000; /* a polite LOGOUT, not a long wait */
+		c->logging_out = 1;
 		imap_simple(c, NULL, NULL, &ignored, "LOGOUT");
 	}
 	imap_abort(c);

@@ -83,6 +83,7 @@ struct imap_conn {
 	struct imap_cmd *sink_cmd;    /* the command streaming the current literal */
 
 	int dead;
+	int logging_out;              /* LOGOUT sent: the server's close is expected */
 	struct mf_err dead_err;
 	char bye[256];
 	int64_t last_activity;
