@@ -52,12 +52,9 @@ static int census_plan(struct check_ctx *c, struct imap_conn *conn, struct plan_
 	size_t nf = 0;
 	int rc;
 
-	if (imap_personal_namespace(conn, &prefix, &delim, NULL))
-		prefix = NULL; /* no NAMESPACE: each folder's own delimiter */
-	if (imap_list_folders(conn, c->row ? c->row->userroot : NULL, &folders, &nf, err)) {
-		free(prefix);
+	if (imap_list_with_namespace(conn, c->row ? c->row->userroot : NULL, &folders, &nf,
+				     &prefix, &delim, err))
 		return -1;
-	}
 	if (!check_is_m365(c)) {
 		struct mf_err terr;
 

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -55,50 +56,89 @@ static int is_exchange(struct mbx_ctx *m)
 
 /* ---------------------------------------------------------------- planning */
 
-static int list_side(struct imap_conn *c, const char *root, struct imap_folder **f, size_t *n,
-		     char **prefix, char *delim, struct mf_err *err)
+/* One side's connection and folder list.  The source and the target are
+ * opened at the same time, the target by a thread of its own: against a
+ * distant server the logins and listings are most of a delta sync. */
+struct side {
+	struct mbx_ctx *m;
+	int source;
+	struct imap_conn *conn;
+	struct imap_folder *f;
+	size_t n;
+	char *prefix;
+	char delim;
+	int rc;
+	struct mf_err err;
+};
+
+static void open_side(struct side *s)
 {
-	if (imap_personal_namespace(c, prefix, delim, err))
+	const char *root = s->source ? s->m->src_login.root : NULL;
+
+	s->rc = mbx_connect(s->m, s->source, &s->conn, &s->err);
+	if (!s->rc)
+		s->rc = imap_list_with_namespace(s->conn, root, &s->f, &s->n, &s->prefix, &s->delim,
+						 &s->err);
+	if (!s->rc && !s->delim)
+		for (size_t i = 0; i < s->n && !s->delim; i++)
+			s->delim = s->f[i].delim;
+}
+
+static void *open_side_thread(void *arg)
+{
+	open_side(arg);
+	return NULL;
+}
+
+static void side_clear(struct side *s)
+{
+	imap_folders_free(s->f, s->n);
+	free(s->prefix);
+}
+
+/* Both sides connected and listed; the connections go to m->src and m->tgt
+ * even when the other side failed (end_attempt closes them).  Without a
+ * thread the target is opened after the source, and not when it failed. */
+static int open_sides(struct mbx_ctx *m, struct side *src, struct side *tgt, struct mf_err *err)
+{
+	pthread_t th;
+	int threaded;
+
+	*src = (struct side){.m = m, .source = 1};
+	*tgt = (struct side){.m = m, .source = 0};
+	threaded = pthread_create(&th, NULL, open_side_thread, tgt) == 0;
+	open_side(src);
+	if (threaded)
+		pthread_join(th, NULL);
+	else if (!src->rc)
+		open_side(tgt);
+	m->src = src->conn;
+	m->tgt = tgt->conn;
+	if (src->rc || tgt->rc) {
+		*err = src->rc ? src->err : tgt->err;
 		return -1;
-	if (imap_list_folders(c, root, f, n, err))
-		return -1;
-	if (!*delim)
-		for (size_t i = 0; i < *n && !*delim; i++)
-			*delim = (*f)[i].delim;
+	}
 	return 0;
 }
 
-static int make_plan(struct mbx_ctx *m, struct mf_err *err)
+static int make_plan(struct mbx_ctx *m, const struct side *src, const struct side *tgt,
+		     struct mf_err *err)
 {
-	struct imap_folder *sf = NULL, *tf = NULL;
-	size_t ns = 0, nt = 0;
-	char *sp = NULL, *tp = NULL, sd = 0, td = 0;
 	struct plan_input in = {0};
-	int rc;
 
-	rc = list_side(m->src, m->src_login.root, &sf, &ns, &sp, &sd, err);
-	if (!rc)
-		rc = list_side(m->tgt, NULL, &tf, &nt, &tp, &td, err);
-	if (!rc) {
-		in.src = sf;
-		in.nsrc = ns;
-		in.src_delim = sd;
-		in.src_prefix = m->src_login.root ? NULL : sp;
-		in.src_root = m->src_login.root;
-		in.tgt = tf;
-		in.ntgt = nt;
-		in.tgt_delim = td ? td : '/';
-		in.tgt_prefix = tp;
-		in.target_exchange = m->target_exchange;
-		in.exclude = m->run->set->exclude;
-		in.nexclude = m->run->set->nexclude;
-		rc = plan_build(&in, &m->plan, &m->nplan, err);
-	}
-	imap_folders_free(sf, ns);
-	imap_folders_free(tf, nt);
-	free(sp);
-	free(tp);
-	return rc;
+	in.src = src->f;
+	in.nsrc = src->n;
+	in.src_delim = src->delim;
+	in.src_prefix = m->src_login.root ? NULL : src->prefix;
+	in.src_root = m->src_login.root;
+	in.tgt = tgt->f;
+	in.ntgt = tgt->n;
+	in.tgt_delim = tgt->delim ? tgt->delim : '/';
+	in.tgt_prefix = tgt->prefix;
+	in.target_exchange = m->target_exchange;
+	in.exclude = m->run->set->exclude;
+	in.nexclude = m->run->set->nexclude;
+	return plan_build(&in, &m->plan, &m->nplan, err);
 }
 
 static void note_plan(struct mbx_ctx *m)
@@ -345,18 +385,26 @@ static void connect_extra_targets(struct mbx_ctx *m)
  * m->failed_folders), -1 with err otherwise. */
 static int attempt(struct mbx_ctx *m, struct mf_err *err)
 {
+	struct side src, tgt;
 	struct folder_work *w;
 	size_t nw = 0;
 	int rc;
 
 	job_set_state(m->run, m->job, MBX_CONNECTING, NULL);
-	if (mbx_connect(m, 1, &m->src, err) || mbx_connect(m, 0, &m->tgt, err))
-		return -1;
-	m->tgts[0] = m->tgt;
-	m->ntgts = 1;
-	m->target_exchange = is_exchange(m);
-	job_set_state(m->run, m->job, MBX_SYNCING, NULL);
-	if (make_plan(m, err))
+	rc = open_sides(m, &src, &tgt, err);
+	if (m->tgt) {
+		m->tgts[0] = m->tgt;
+		m->ntgts = 1;
+	}
+	if (!rc) {
+		/* after the listing: by then the target has answered ID */
+		m->target_exchange = is_exchange(m);
+		job_set_state(m->run, m->job, MBX_SYNCING, NULL);
+		rc = make_plan(m, &src, &tgt, err);
+	}
+	side_clear(&src);
+	side_clear(&tgt);
+	if (rc)
 		return -1;
 	note_plan(m);
 	if (m->run->opts.kind == MF_RUN_VERIFY)

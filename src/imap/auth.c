@@ -232,13 +232,22 @@ static void on_id(struct imap_conn *c, const struct imap_response *r, void *aux)
 	}
 }
 
+/* ID is queued, not waited for: its answer (the server's name, which tells
+ * Exchange apart) arrives before the answer to whatever the caller sends
+ * next, so it costs no round trip of its own.  A refusal is ignored. */
 static void ask_identity(struct imap_conn *c)
 {
-	struct mf_err ignored;
+	struct imap_cmd *cmd;
 
-	if (imap_has_cap(c, "ID"))
-		imap_simple(c, on_id, NULL, &ignored, "ID (\"name\" \"mailferry\" \"version\" \"%s\")",
-			    PACKAGE_VERSION);
+	if (!imap_has_cap(c, "ID") || !(cmd = imap_cmd_new(c)))
+		return;
+	if (imap_cmd_text(cmd, "ID (\"name\" \"mailferry\" \"version\" \"%s\")",
+			  PACKAGE_VERSION)) {
+		imap_cmd_free(cmd);
+		return;
+	}
+	imap_cmd_on_untagged(cmd, on_id, NULL);
+	imap_submit(c, cmd, NULL);
 }
 
 int imap_login(struct imap_conn *c, const struct imap_creds *cr, struct mf_err *err)

@@ -22,8 +22,6 @@
 
 #define THROTTLE_TRIES 10
 
-/* Builds "VERB " + astring(name) + rest and runs it; a throttled answer
- * ("Suggested Backoff Time: N milliseconds") is waited out and retried. */
 /* "VERB name rest" with the name as an astring; NULL (err set) when out of
  * memory. */
 static struct imap_cmd *named_cmd(struct imap_conn *c, const char *verb, const char *name,
@@ -39,6 +37,8 @@ static struct imap_cmd *named_cmd(struct imap_conn *c, const char *verb, const c
 	return NULL;
 }
 
+/* Builds "VERB " + astring(name) + rest and runs it; a throttled answer
+ * ("Suggested Backoff Time: N milliseconds") is waited out and retried. */
 static int run_named(struct imap_conn *c, const char *verb, const char *name, const char *rest,
 		     imap_untagged_fn on_untagged, void *aux, int *ok, struct mf_err *err)
 {
@@ -253,6 +253,9 @@ struct ns_ctx {
 	char *prefix;
 	char delim;
 	int seen;
+	int done;          /* the NAMESPACE command completed (or never went out) */
+	struct mf_err err; /* why it failed, when it did */
+	int failed;
 };
 
 static void on_namespace(struct imap_conn *c, const struct imap_response *r, void *aux)
@@ -277,22 +280,108 @@ static void on_namespace(struct imap_conn *c, const struct imap_response *r, voi
 	ns->seen = 1;
 }
 
-int imap_personal_namespace(struct imap_conn *c, char **prefix, char *delim, struct mf_err *err)
+static void namespace_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
+			   const struct mf_err *err, void *aux)
 {
-	struct ns_ctx ns = {0};
+	struct ns_ctx *ns = aux;
 
+	(void)c;
+	(void)tagged;
+	ns->done = 1;
+	if (!ok) {
+		ns->failed = 1;
+		if (err)
+			ns->err = *err;
+	}
+}
+
+static int namespace_is_done(struct imap_conn *c, void *aux)
+{
+	(void)c;
+	return ((struct ns_ctx *)aux)->done;
+}
+
+/* Queues NAMESPACE without waiting for it; ns->done is set at once when the
+ * server has no NAMESPACE or the command could not be queued. */
+static void namespace_send(struct imap_conn *c, struct ns_ctx *ns)
+{
+	struct imap_cmd *cmd;
+
+	memset(ns, 0, sizeof(*ns));
+	if (!imap_has_cap(c, "NAMESPACE")) {
+		ns->done = 1;
+		return;
+	}
+	if (!(cmd = imap_cmd_new(c)) || imap_cmd_text(cmd, "NAMESPACE")) {
+		imap_cmd_free(cmd);
+		ns->done = ns->failed = 1;
+		mf_fail_nomem(&ns->err, MF_SCOPE_CONN);
+		return;
+	}
+	imap_cmd_on_untagged(cmd, on_namespace, ns);
+	imap_cmd_on_done(cmd, namespace_done, ns);
+	imap_submit(c, cmd, NULL); /* a refusal completes it: ns->done */
+}
+
+/* Waits for the NAMESPACE answer (when the connection fails, its commands
+ * complete, so this always returns with ns->done) and hands out the result.
+ * A NAMESPACE the server refuses counts as no namespace. */
+static int namespace_wait(struct imap_conn *c, struct ns_ctx *ns, char **prefix, char *delim,
+			  struct mf_err *err)
+{
+	struct mf_err ignored;
+
+	if (!ns->done)
+		session_pump(c, namespace_is_done, ns, &ignored);
 	*prefix = NULL;
 	*delim = 0;
-	if (imap_has_cap(c, "NAMESPACE") && imap_simple(c, on_namespace, &ns, err, "NAMESPACE")) {
-		free(ns.prefix);
-		if (err && err->scope == MF_SCOPE_CONN)
+	if (ns->failed) {
+		free(ns->prefix);
+		if (ns->err.scope >= MF_SCOPE_CONN) {
+			if (err)
+				*err = ns->err;
 			return -1;
-		ns.prefix = NULL;
-		ns.seen = 0;
+		}
+		ns->prefix = NULL;
+		ns->delim = 0;
 	}
-	*prefix = ns.prefix ? ns.prefix : mf_strdup("");
-	*delim = ns.delim;
+	*prefix = ns->prefix ? ns->prefix : mf_strdup("");
+	*delim = ns->delim;
 	return *prefix ? 0 : mf_fail_nomem(err, MF_SCOPE_CONN);
+}
+
+int imap_personal_namespace(struct imap_conn *c, char **prefix, char *delim, struct mf_err *err)
+{
+	struct ns_ctx ns;
+
+	namespace_send(c, &ns);
+	return namespace_wait(c, &ns, prefix, delim, err);
+}
+
+int imap_list_with_namespace(struct imap_conn *c, const char *root, struct imap_folder **out,
+			     size_t *n, char **prefix, char *delim, struct mf_err *err)
+{
+	struct ns_ctx ns;
+	struct mf_err ns_err;
+	int rc;
+
+	*prefix = NULL;
+	namespace_send(c, &ns);
+	rc = imap_list_folders(c, root, out, n, err);
+	/* Always waited for: the command writes into ns until it completes. */
+	if (namespace_wait(c, &ns, prefix, delim, &ns_err) && !rc) {
+		if (err)
+			*err = ns_err;
+		rc = -1;
+	}
+	if (rc) {
+		imap_folders_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		free(*prefix);
+		*prefix = NULL;
+	}
+	return rc;
 }
 
 /* ---------------------------------------------------------------- STATUS etc */

@@ -49,6 +49,10 @@ int imap_list_folders(struct imap_conn *c, const char *root, struct imap_folder 
 void imap_folders_free(struct imap_folder *v, size_t n);
 /* The personal namespace: prefix (malloc'd, "" when none) and delimiter. */
 int imap_personal_namespace(struct imap_conn *c, char **prefix, char *delim, struct mf_err *err);
+/* Both of the above with NAMESPACE and LIST pipelined: one round trip
+ * where they cost two.  On failure nothing is left to free. */
+int imap_list_with_namespace(struct imap_conn *c, const char *root, struct imap_folder **out,
+			     size_t *n, char **prefix, char *delim, struct mf_err *err);
 
 struct imap_status_info {
 	uint32_t messages, uidnext, uidvalidity;

@@ -75,7 +75,9 @@ void imap_close(struct imap_conn *c);
 void imap_abort(struct imap_conn *c);
 
 int imap_has_cap(const struct imap_conn *c, const char *cap);
-/* The server's greeting and ID "name" (e.g. "Dovecot", "Microsoft.Exchange.Imap4.Imap4Server"). */
+/* The server's greeting and ID "name" (e.g. "Dovecot", "Microsoft.Exchange.Imap4.Imap4Server").
+ * imap_login only queues ID: the name is known once a later command has
+ * been answered (it is "" before, and when the server has no ID). */
 const char *imap_greeting(const struct imap_conn *c);
 const char *imap_server_name(const struct imap_conn *c);
 struct transport *imap_transport(struct imap_conn *c);
