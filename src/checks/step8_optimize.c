@@ -227,9 +227,7 @@ void check_source_concurrency(struct check_ctx *c)
 			        "%u.",
 			        s->name ? s->name : "NAME", opened ? opened : 1);
 	}
-	for (unsigned i = 0; i < opened && i < want; i++)
-		if (conns[i])
-			imap_close(conns[i]);
+	imap_close_many(conns, opened < want ? opened : want);
 	check_server_give_all(c, 1);
 	mf_login_clear(&src);
 	mf_login_clear(&tgt);

@@ -289,6 +289,40 @@ static int quick_path(const struct folder_work *w)
 	       strncmp(r->status, "failed", 6) != 0;
 }
 
+static void drop_scan(struct folder_work *w)
+{
+	imap_msginfos_free(w->src, w->nsrc);
+	w->src = NULL;
+	w->nsrc = 0;
+}
+
+/* EXAMINE and the metadata FETCH of every message, pipelined: one round trip.
+ * The FETCH's answers count only once the EXAMINE succeeded (a server that
+ * refused it might answer the FETCH from the folder opened before). */
+static int scan_source(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
+{
+	struct imap_select_req sel;
+	struct mf_err ferr;
+	int frc = 0;
+
+	if (imap_select_send(m->src, w->pf->src_name, 1, &sel, err))
+		return -1;
+	if (w->st.messages)
+		frc = imap_fetch_meta(m->src, "1:*", 0, &w->src, &w->nsrc, &ferr);
+	if (imap_select_wait(m->src, &sel, err)) {
+		drop_scan(w);
+		return -1;
+	}
+	if (sel.retried && w->st.messages) { /* throttled: the FETCH went nowhere */
+		drop_scan(w);
+		frc = imap_fetch_meta(m->src, "1:*", 0, &w->src, &w->nsrc, &ferr);
+	}
+	w->scan_uidvalidity = imap_selected_state(m->src)->uidvalidity;
+	if (frc)
+		*err = ferr;
+	return frc;
+}
+
 int folder_scan(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 {
 	const char *name = w->pf->src_name;
@@ -304,14 +338,10 @@ int folder_scan(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 		w->total_bytes = w->row.bytes_total;
 		return 0; /* nothing changed since the last sync: one STATUS */
 	}
-	if (imap_select(m->src, name, 1, err))
+	if (scan_source(m, w, err))
 		return -1;
-	w->scan_uidvalidity = imap_selected_state(m->src)->uidvalidity;
-	if (w->row.src_uidvalidity &&
-	    w->row.src_uidvalidity != imap_selected_state(m->src)->uidvalidity &&
+	if (w->row.src_uidvalidity && w->row.src_uidvalidity != w->scan_uidvalidity &&
 	    remap_source(m, w, err))
-		return -1;
-	if (w->st.messages && imap_fetch_meta(m->src, "1:*", 0, &w->src, &w->nsrc, err))
 		return -1;
 	if (ledger_msgs(m->run->ledger, w->row.id, &done, &ndone, err) ||
 	    ledger_skipped_uids(m->run->ledger, w->row.id, &skipped, &nskipped, err))
@@ -1072,10 +1102,21 @@ static int save_markers(struct mbx_ctx *m, struct folder_work *w, struct mf_err 
 }
 
 /* The source folder this work is about must be the selected one: the scan
- * visited every folder, so another one may still be open. */
-static int select_source(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
+ * visited every folder, so another one may still be open.  The EXAMINE is
+ * queued first and waited for after the target side is ready, so the two
+ * overlap. */
+static int source_open_send(struct mbx_ctx *m, struct folder_work *w,
+			    struct imap_select_req *sel, struct mf_err *err)
 {
-	if (imap_select(m->src, w->pf->src_name, 1, err))
+	if (imap_select_send(m->src, w->pf->src_name, 1, sel, err))
+		return -1;
+	return imap_flush(m->src, err);
+}
+
+static int source_open_wait(struct mbx_ctx *m, struct folder_work *w,
+			    struct imap_select_req *sel, struct mf_err *err)
+{
+	if (imap_select_wait(m->src, sel, err))
 		return -1;
 	if (w->scan_uidvalidity && imap_selected_state(m->src)->uidvalidity != w->scan_uidvalidity)
 		return mf_fail(err, MF_SCOPE_CONN, MF_E_DATA,
@@ -1236,10 +1277,23 @@ int folder_copy(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 	const struct imap_selected *sel;
 	uint32_t max_tgt_uid = 0;
 
-	if (w->npending && select_source(m, w, err))
+	if (w->npending) {
+		struct imap_select_req src_sel;
+		struct mf_err serr;
+		int rc = source_open_send(m, w, &src_sel, err);
+
+		if (!rc)
+			rc = target_prepare(m, w, err);
+		/* always waited for (sel is written until then); its error first */
+		if (source_open_wait(m, w, &src_sel, &serr)) {
+			*err = serr;
+			return -1;
+		}
+		if (rc)
+			return -1;
+	} else if (target_prepare(m, w, err)) {
 		return -1;
-	if (target_prepare(m, w, err))
-		return -1;
+	}
 	if (m->dry)
 		return read_only_pass(m, w, err);
 	/* Commit where unrecorded copies could start before sending any. */

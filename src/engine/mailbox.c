@@ -422,14 +422,6 @@ static int attempt(struct mbx_ctx *m, struct mf_err *err)
 	return rc;
 }
 
-static void close_conn(struct imap_conn *c)
-{
-	if (c && !imap_is_dead(c))
-		imap_close(c);
-	else
-		imap_abort(c);
-}
-
 void mbx_drop_targets(struct mbx_ctx *m)
 {
 	for (size_t i = 0; i < m->ntgts; i++)
@@ -448,11 +440,15 @@ void mbx_drop_source(struct mbx_ctx *m)
 
 static void end_attempt(struct mbx_ctx *m)
 {
-	close_conn(m->src);
+	struct imap_conn *all[MBX_MAX_TARGETS + 1];
+	size_t n = 0;
+
+	all[n++] = m->src;
 	for (size_t i = 0; i < m->ntgts; i++)
-		close_conn(m->tgts[i]);
+		all[n++] = m->tgts[i];
 	if (!m->ntgts)
-		close_conn(m->tgt);
+		all[n++] = m->tgt;
+	imap_close_many(all, n); /* LOGOUT on every side at once */
 	m->src = m->tgt = NULL;
 	m->ntgts = 0;
 	plan_free(m->plan, m->nplan);

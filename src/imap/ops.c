@@ -467,13 +467,90 @@ int imap_status_many(struct imap_conn *c, struct imap_status_req *reqs, size_t n
 	return imap_run(c, err);
 }
 
+static void select_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
+			const struct mf_err *err, void *aux)
+{
+	struct imap_select_req *req = aux;
+
+	(void)tagged;
+	req->done = 1;
+	req->ok = ok;
+	if (ok)
+		c->sel.open = 1;
+	else if (err)
+		req->err = *err;
+}
+
+static int select_is_done(struct imap_conn *c, void *aux)
+{
+	(void)c;
+	return ((struct imap_select_req *)aux)->done;
+}
+
+int imap_select_send(struct imap_conn *c, const char *name, int read_only,
+		     struct imap_select_req *req, struct mf_err *err)
+{
+	size_t len = strlen(name);
+	struct imap_cmd *cmd;
+
+	memset(req, 0, sizeof(*req));
+	req->name = name;
+	req->read_only = read_only;
+	/* Read-only and already open: nothing we do changes what we read. */
+	if (read_only && c->sel.open && c->sel.read_only && !strcmp(c->sel.name, name)) {
+		req->done = req->ok = 1;
+		return 0;
+	}
+	memset(&c->sel, 0, sizeof(c->sel));
+	c->sel.read_only = read_only;
+	if (len < sizeof(c->sel.name))
+		memcpy(c->sel.name, name, len + 1);
+	if (!(cmd = named_cmd(c, read_only ? "EXAMINE" : "SELECT", name, NULL, &req->err))) {
+		req->done = 1;
+		if (err)
+			*err = req->err;
+		return -1;
+	}
+	imap_cmd_on_done(cmd, select_done, req);
+	return imap_submit(c, cmd, err); /* a refusal completes req */
+}
+
+int imap_select_wait(struct imap_conn *c, struct imap_select_req *req, struct mf_err *err)
+{
+	struct mf_err ignored;
+
+	/* a failing connection completes its commands: req is done after this */
+	if (!req->done)
+		session_pump(c, select_is_done, req, &ignored);
+	if (req->ok)
+		return 0;
+	if (req->err.code == MF_E_THROTTLE) {
+		req->retried = 1;
+		return imap_select(c, req->name, req->read_only, err);
+	}
+	if (err)
+		*err = req->err;
+	return -1;
+}
+
 int imap_select(struct imap_conn *c, const char *name, int read_only, struct mf_err *err)
 {
-	memset(&c->sel, 0, sizeof(c->sel));
-	if (run_named_simple(c, read_only ? "EXAMINE" : "SELECT", name, NULL, NULL, NULL, err))
-		return -1;
-	c->sel.read_only = read_only;
-	return 0;
+	for (int tries = 0;; tries++) {
+		struct imap_select_req req;
+
+		if (imap_select_send(c, name, read_only, &req, err))
+			return -1;
+		if (!req.done)
+			session_pump(c, select_is_done, &req, err);
+		if (req.ok)
+			return 0;
+		if (err)
+			*err = req.err;
+		if (req.err.code != MF_E_THROTTLE || tries >= THROTTLE_TRIES)
+			return -1;
+		if (imap_throttle_wait(c, req.err.retry_ms, err))
+			return -1;
+	}
 }
 
 int imap_create(struct imap_conn *c, const char *name, int *existed, struct mf_err *err)

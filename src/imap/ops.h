@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "util/err.h"
+
 struct imap_conn;
 struct imap_value;
 struct mf_err;
@@ -74,8 +76,23 @@ struct imap_status_req {
 };
 int imap_status_many(struct imap_conn *c, struct imap_status_req *reqs, size_t n,
 		     struct mf_err *err);
-/* EXAMINE (read_only) or SELECT; the results are in imap_selected_state(). */
+/* EXAMINE (read_only) or SELECT; the results are in imap_selected_state().
+ * An EXAMINE of the folder already open read-only is not sent again. */
 int imap_select(struct imap_conn *c, const char *name, int read_only, struct mf_err *err);
+/* The same in two halves, so that other commands (a FETCH on this
+ * connection, work on another one) go out before its answer is in.
+ * req is written until imap_select_wait returns, which it must be given.
+ * A throttled answer is retried (synchronously) by imap_select_wait, and
+ * req->retried then says that commands pipelined behind it failed. */
+struct imap_select_req {
+	const char *name; /* borrowed */
+	int read_only;
+	int done, ok, retried;
+	struct mf_err err;
+};
+int imap_select_send(struct imap_conn *c, const char *name, int read_only,
+		     struct imap_select_req *req, struct mf_err *err);
+int imap_select_wait(struct imap_conn *c, struct imap_select_req *req, struct mf_err *err);
 /* CREATE; a folder that already exists is fine (*existed = 1 then; may be NULL). */
 int imap_create(struct imap_conn *c, const char *name, int *existed, struct mf_err *err);
 int imap_subscribe(struct imap_conn *c, const char *name, struct mf_err *err);

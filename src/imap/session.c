@@ -986,6 +986,19 @@ int session_pump(struct imap_conn *c, int (*done)(struct imap_conn *, void *), v
 	return imap_pump(&c, 1, one_done, &o, err);
 }
 
+int imap_flush(struct imap_conn *c, struct mf_err *err)
+{
+	struct mf_err e;
+
+	if (c->dead)
+		return fail_out(c, err);
+	if (send_some(c, &e) < 0) {
+		conn_fail(c, &e);
+		return fail_out(c, err);
+	}
+	return 0;
+}
+
 static int queue_empty(struct imap_conn *c, void *aux)
 {
 	(void)aux;
@@ -1288,16 +1301,71 @@ void imap_abort(struct imap_conn *c)
 	free(c);
 }
 
+/* Queues a polite LOGOUT: 0 when it is on its way. */
+static int logout_send(struct imap_conn *c)
+{
+	struct imap_cmd *cmd;
+
+	if (c->dead || !(cmd = imap_cmd_new(c)))
+		return -1;
+	if (append_text(cmd, "LOGOUT", 6, 0)) {
+		imap_cmd_free(cmd);
+		return -1;
+	}
+	c->timeout_ms = 5000; /* a polite LOGOUT, not a long wait */
+	c->logging_out = 1;
+	return imap_submit(c, cmd, NULL);
+}
+
+struct close_set {
+	struct imap_conn **c;
+	size_t n;
+};
+
+static int all_answered(void *aux)
+{
+	const struct close_set *s = aux;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->c[i]->dead && s->c[i]->head)
+			return 0;
+	return 1;
+}
+
+/* Up to 16 at a time: what one imap_pump polls. */
+static void close_group(struct imap_conn *const *cs, size_t n)
+{
+	struct imap_conn *live[16];
+	struct close_set set = {live, 0};
+
+	for (size_t i = 0; i < n; i++)
+		if (cs[i] && !logout_send(cs[i]))
+			live[set.n++] = cs[i];
+	while (set.n) {
+		struct mf_err ignored;
+		size_t k = 0;
+
+		if (!imap_pump(live, set.n, all_answered, &set, &ignored))
+			break;
+		/* one of them failed: go on with the others */
+		for (size_t i = 0; i < set.n; i++)
+			if (!live[i]->dead)
+				live[k++] = live[i];
+		if (k == set.n)
+			break;
+		set.n = k;
+	}
+	for (size_t i = 0; i < n; i++)
+		imap_abort(cs[i]);
+}
+
+void imap_close_many(struct imap_conn *const *cs, size_t n)
+{
+	for (size_t i = 0; i < n; i += 16)
+		close_group(cs + i, n - i < 16 ? n - i : 16);
+}
+
 void imap_close(struct imap_conn *c)
 {
-	struct mf_err ignored;
-
-	if (!c)
-		return;
-	if (!c->dead) {
-		c->timeout_ms = 5000; /* a polite LOGOUT, not a long wait */
-		c->logging_out = 1;
-		imap_simple(c, NULL, NULL, &ignored, "LOGOUT");
-	}
-	imap_abort(c);
+	imap_close_many(&c, 1);
 }

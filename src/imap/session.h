@@ -71,6 +71,10 @@ int imap_connect(const struct imap_conn_opts *opts, struct imap_conn **out, stru
 int imap_login(struct imap_conn *c, const struct imap_creds *creds, struct mf_err *err);
 /* Sends LOGOUT (best effort, short timeout) and frees everything. NULL-safe. */
 void imap_close(struct imap_conn *c);
+/* The same for several connections at once: the LOGOUTs go out together and
+ * are waited for together (one round trip, not one per connection).  NULL
+ * entries are skipped. */
+void imap_close_many(struct imap_conn *const *cs, size_t n);
 /* Closes without LOGOUT (after a connection error). NULL-safe. */
 void imap_abort(struct imap_conn *c);
 
@@ -127,6 +131,10 @@ int imap_run(struct imap_conn *c, struct mf_err *err);
  * (err says which); the others stay usable. */
 int imap_pump(struct imap_conn *const *cs, size_t n, int (*done)(void *), void *aux,
 	      struct mf_err *err);
+/* Sends what is queued as far as the socket takes it now, without waiting
+ * (and reads nothing): a command queued ahead is on its way while the caller
+ * works on another connection.  -1 when the connection failed. */
+int imap_flush(struct imap_conn *c, struct mf_err *err);
 /* Number of commands queued or in flight. */
 size_t imap_pending(const struct imap_conn *c);
 
@@ -150,6 +158,8 @@ void imap_tagged_error(const struct imap_response *r, const char *what, struct m
 struct imap_selected {
 	uint32_t uidvalidity, uidnext, exists;
 	int read_only;
+	int open;       /* the last SELECT/EXAMINE succeeded (until another is sent) */
+	char name[1024]; /* what it opened, as sent (longer names: "", never reused) */
 };
 const struct imap_selected *imap_selected_state(const struct imap_conn *c);
 
