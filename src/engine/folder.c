@@ -804,20 +804,24 @@ static void to_append(const struct fetch_ctx *f, const struct fetched *fm,
 	}
 }
 
-/* Exchange forgets \Flagged set during APPEND: set it again afterwards. */
-static int restore_flagged(struct mbx_ctx *m, struct imap_conn *c, const struct fetched *fm,
-			   uint32_t tgt_uid, struct mf_err *err)
+static int is_flagged(const struct fetched *fm)
 {
-	if (!m->target_exchange || !tgt_uid || !fm->info.flags ||
-	    !strcasestr(fm->info.flags, "\\Flagged"))
+	return fm->info.flags && strcasestr(fm->info.flags, "\\Flagged");
+}
+
+/* Exchange forgets \Flagged set at APPEND: set it again on the chunk's
+ * flagged messages, with one UID STORE for all of them.  Only a lost
+ * connection is an error; a refusal leaves the flag to Exchange. */
+static int restore_flagged(struct mbx_ctx *m, struct imap_conn *c, const struct uidset *flagged,
+			   struct mf_err *err)
+{
+	if (!m->target_exchange || !flagged->n)
 		return 0;
-	if (imap_add_flags(c, tgt_uid, "\\Flagged", err))
+	if (imap_add_flags(c, flagged, "\\Flagged", err))
 		return err->scope == MF_SCOPE_CONN ? -1 : 0;
 	return 0;
 }
 
-/* Appends one message on its own, waiting out throttling. 1 ok, 0 refused
- * (res has the reason), -1 connection failure or throttled for too long. */
 static int append_one(struct mbx_ctx *m, struct imap_conn *c, struct folder_work *w,
 		      const struct imap_append_msg *msg, struct imap_append_result *res,
 		      struct mf_err *err)
@@ -900,11 +904,13 @@ static int append_finish(struct mbx_ctx *m, struct folder_work *w, struct slot *
 {
 	struct ledger_msg *rows = mf_calloc(s->nmsgs ? s->nmsgs : 1, sizeof(*rows));
 	uint64_t bytes = 0, skipped = 0;
+	struct uidset flagged;
 	size_t nrows = 0;
 	int rc = -1;
 
 	if (!rows)
 		return mf_fail_nomem(err, MF_SCOPE_FOLDER);
+	uidset_init(&flagged);
 	for (size_t k = 0; k < s->nmsgs; k++) {
 		struct fetched *fm = &s->f.v[s->idx[k]];
 		struct imap_append_result *r = &s->res[k];
@@ -932,14 +938,19 @@ static int append_finish(struct mbx_ctx *m, struct folder_work *w, struct slot *
 		bytes += s->msgs[k].len;
 		if (r->uid > *max_tgt_uid)
 			*max_tgt_uid = r->uid;
-		if (restore_flagged(m, s->conn, fm, r->uid, err))
+		if (is_flagged(fm) && r->uid && uidset_add(&flagged, r->uid)) {
+			mf_fail_nomem(err, MF_SCOPE_FOLDER);
 			goto out;
+		}
 	}
+	if (restore_flagged(m, s->conn, &flagged, err))
+		goto out;
 	if (nrows && ledger_msgs_add(m->run->ledger, w->row.id, rows, nrows, err))
 		goto out;
 	job_add_done(m->run, m->job, nrows + skipped, bytes, skipped);
 	rc = 0;
 out:
+	uidset_free(&flagged);
 	free(rows);
 	return rc;
 }

@@ -1008,7 +1008,22 @@ int imap_append(struct imap_conn *c, const char *mailbox, const struct imap_appe
 	return rc;
 }
 
-int imap_add_flags(struct imap_conn *c, uint32_t uid, const char *flags, struct mf_err *err)
+int imap_add_flags(struct imap_conn *c, const struct uidset *uids, const char *flags,
+		   struct mf_err *err)
 {
-	return imap_simple(c, NULL, NULL, err, "UID STORE %u +FLAGS.SILENT (%s)", uid, flags);
+	struct mf_buf set;
+	size_t pos = 0;
+	int rc = 0;
+
+	buf_init(&set, 0);
+	while (!rc && pos < uids->n) {
+		buf_reset(&set);
+		if (uidset_format(uids, &pos, 900, &set))
+			rc = mf_fail_nomem(err, MF_SCOPE_CONN);
+		else
+			rc = imap_simple(c, NULL, NULL, err, "UID STORE %s +FLAGS.SILENT (%s)",
+					 set.data, flags);
+	}
+	buf_free(&set);
+	return rc;
 }

@@ -15,6 +15,7 @@
 
 struct imap_conn;
 struct imap_value;
+struct uidset;
 struct mf_err;
 
 /* ---- folders ---- */
@@ -174,8 +175,10 @@ int imap_append_start(struct imap_conn *c, const char *mailbox, const struct ima
 int imap_append_op_done(const struct imap_append_op *op);
 void imap_append_op_free(struct imap_append_op *op);
 
-/* UID STORE uid +FLAGS (flags) (used to set \Flagged after APPEND where
- * Exchange drops it). */
-int imap_add_flags(struct imap_conn *c, uint32_t uid, const char *flags, struct mf_err *err);
+/* UID STORE uids +FLAGS.SILENT (flags), as few commands as the set allows
+ * (used to set \Flagged after APPEND where Exchange drops it: one round
+ * trip per chunk, not per message). */
+int imap_add_flags(struct imap_conn *c, const struct uidset *uids, const char *flags,
+		   struct mf_err *err);
 
 #endif

@@ -72,6 +72,7 @@
 #include "imap/ops.h"
 #include "imap/parser.h"
 #include "imap/session.h"
+#include "imap/syntax.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -750,8 +751,14 @@ static void session(uint8_t mode, FILE *trace)
 
 		memset(res, 0, sizeof(res));
 		if (imap_append(c, "Archive/2024", m, 2, (mode & 16) != 0, res, &err) == 0 &&
-		    !imap_is_dead(c))
-			imap_add_flags(c, res[0].uid ? res[0].uid : 1, "\\Flagged", &err);
+		    !imap_is_dead(c)) {
+			struct uidset u;
+
+			uidset_init(&u);
+			if (!uidset_add(&u, res[0].uid ? res[0].uid : 1))
+				imap_add_flags(c, &u, "\\Flagged", &err);
+			uidset_free(&u);
+		}
 	}
 out:
 	if (fd >= 0)
