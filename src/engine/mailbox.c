@@ -329,18 +329,22 @@ static int copy_all(struct mbx_ctx *m, struct folder_work *w, size_t nw, struct 
 /* Subscribes, on the target, the folders the user had subscribed. */
 static void subscribe_all(struct mbx_ctx *m, struct folder_work *w, size_t nw)
 {
+	const char **names;
 	struct mf_err err;
+	size_t n = 0;
 
-	if (m->dry)
+	if (m->dry || !(names = mf_calloc(nw ? nw : 1, sizeof(*names))))
 		return;
 	for (size_t i = 0; i < nw; i++) {
 		const struct plan_folder *pf = w[i].pf;
 
 		if (pf->subscribed && !pf->excluded && pf->tgt_name && !pf->exists_on_target &&
-		    strcmp(pf->tgt_name, "INBOX") &&
-		    imap_subscribe(m->tgt, pf->tgt_name, &err) && err.scope == MF_SCOPE_CONN)
-			return;
+		    strcmp(pf->tgt_name, "INBOX"))
+			names[n++] = pf->tgt_name;
 	}
+	if (n)
+		imap_subscribe_many(m->tgt, names, n, &err); /* a failure is the next step's to see */
+	free(names);
 }
 
 static int verify_all(struct mbx_ctx *m, struct mf_err *err)

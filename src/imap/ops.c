@@ -582,6 +582,42 @@ int imap_subscribe(struct imap_conn *c, const char *name, struct mf_err *err)
 	return run_named_simple(c, "SUBSCRIBE", name, NULL, NULL, NULL, err);
 }
 
+static void on_subscribe_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
+			      const struct mf_err *err, void *aux)
+{
+	(void)c;
+	(void)tagged;
+	*(int *)aux = ok ? 1 : err && err->code == MF_E_THROTTLE ? -2 : -1;
+}
+
+int imap_subscribe_many(struct imap_conn *c, const char *const *names, size_t n,
+			struct mf_err *err)
+{
+	int *res = mf_calloc(n ? n : 1, sizeof(*res));
+	int rc = 0;
+
+	if (!res)
+		return mf_fail_nomem(err, MF_SCOPE_CONN);
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct imap_cmd *cmd = named_cmd(c, "SUBSCRIBE", names[i], NULL, err);
+
+		if (!cmd) {
+			rc = -1;
+			break;
+		}
+		imap_cmd_on_done(cmd, on_subscribe_done, &res[i]);
+		rc = imap_submit(c, cmd, err);
+	}
+	/* always run: the commands write into res until they complete */
+	if (imap_run(c, err))
+		rc = -1;
+	for (size_t i = 0; i < n && !rc; i++)
+		if (res[i] == -2 && imap_subscribe(c, names[i], err) && err->scope >= MF_SCOPE_CONN)
+			rc = -1; /* a throttled one is asked again alone, with its waits */
+	free(res);
+	return rc;
+}
+
 
 /* ---------------------------------------------------------------- identity */
 

@@ -97,6 +97,11 @@ int imap_select_wait(struct imap_conn *c, struct imap_select_req *req, struct mf
 /* CREATE; a folder that already exists is fine (*existed = 1 then; may be NULL). */
 int imap_create(struct imap_conn *c, const char *name, int *existed, struct mf_err *err);
 int imap_subscribe(struct imap_conn *c, const char *name, struct mf_err *err);
+/* SUBSCRIBE to each name, pipelined: one round trip for all.  A refusal is
+ * left at that (a subscription is a convenience); a throttled one is asked
+ * again alone.  -1 only when the connection failed or memory ran out. */
+int imap_subscribe_many(struct imap_conn *c, const char *const *names, size_t n,
+			struct mf_err *err);
 
 /* ---- message identity ---- */
 
