@@ -822,6 +822,8 @@ static int restore_flagged(struct mbx_ctx *m, struct imap_conn *c, const struct 
 	return 0;
 }
 
+/* Appends one message on its own, waiting out throttling. 1 ok, 0 refused
+ * (res has the reason), -1 connection failure or throttled for too long. */
 static int append_one(struct mbx_ctx *m, struct imap_conn *c, struct folder_work *w,
 		      const struct imap_append_msg *msg, struct imap_append_result *res,
 		      struct mf_err *err)

@@ -475,7 +475,7 @@ static void select_done(struct imap_conn *c, int ok, const struct imap_response 
 	(void)tagged;
 	req->done = 1;
 	req->ok = ok;
-	if (ok)
+	if (ok && req->gen == c->select_gen) /* not one sent before the last */
 		c->sel.open = 1;
 	else if (err)
 		req->err = *err;
@@ -503,6 +503,7 @@ int imap_select_send(struct imap_conn *c, const char *name, int read_only,
 	}
 	memset(&c->sel, 0, sizeof(c->sel));
 	c->sel.read_only = read_only;
+	req->gen = ++c->select_gen;
 	if (len < sizeof(c->sel.name))
 		memcpy(c->sel.name, name, len + 1);
 	if (!(cmd = named_cmd(c, read_only ? "EXAMINE" : "SELECT", name, NULL, &req->err))) {

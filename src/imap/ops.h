@@ -89,6 +89,7 @@ struct imap_select_req {
 	const char *name; /* borrowed */
 	int read_only;
 	int done, ok, retried;
+	unsigned gen; /* private */
 	struct mf_err err;
 };
 int imap_select_send(struct imap_conn *c, const char *name, int read_only,

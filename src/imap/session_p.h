@@ -96,6 +96,7 @@ struct imap_conn {
 	char server_name[128];
 	long login_ms;
 	struct imap_selected sel;
+	unsigned select_gen;          /* counts SELECT/EXAMINE sent: which one sel is about */
 
 	struct mf_buf tr_line;        /* incoming trace line being collected */
 	uint64_t tr_skip;             /* literal bytes the trace skips */
