@@ -525,8 +525,10 @@ int imap_select_wait(struct imap_conn *c, struct imap_select_req *req, struct mf
 		session_pump(c, select_is_done, req, &ignored);
 	if (req->ok)
 		return 0;
-	if (req->err.code == MF_E_THROTTLE) {
+	if (req->err.code == MF_E_THROTTLE) { /* wait as asked, then the usual retries */
 		req->retried = 1;
+		if (imap_throttle_wait(c, req->err.retry_ms, err))
+			return -1;
 		return imap_select(c, req->name, req->read_only, err);
 	}
 	if (err)
