@@ -443,20 +443,32 @@ static void on_status_many(struct imap_conn *c, const struct imap_response *r, v
 static void on_status_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
 			   const struct mf_err *err, void *aux)
 {
-	(void)c, (void)tagged, (void)err;
-	((struct imap_status_req *)aux)->ok = ok;
+	struct imap_status_req *q = aux;
+
+	(void)c, (void)tagged;
+	q->ok = ok;
+	q->retry_ms = !ok && err && err->code == MF_E_THROTTLE ? err->retry_ms : 0;
+}
+
+/* After pipelined commands some of which were throttled: one wait, the
+ * longest asked for, before any of them is sent again. */
+static int throttled_pause(struct imap_conn *c, unsigned long ms, struct mf_err *err)
+{
+	return ms ? imap_throttle_wait(c, ms, err) : 0;
 }
 
 int imap_status_many(struct imap_conn *c, struct imap_status_req *reqs, size_t n,
 		     struct mf_err *err)
 {
 	struct status_many sm = {reqs, n};
+	unsigned long wait = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct imap_cmd *cmd;
 
 		memset(&reqs[i].st, 0, sizeof(reqs[i].st));
 		reqs[i].seen = reqs[i].ok = 0;
+		reqs[i].retry_ms = 0;
 		if (!(cmd = named_cmd(c, "STATUS", reqs[i].name, STATUS_ITEMS, err)))
 			return -1;
 		imap_cmd_on_untagged(cmd, on_status_many, &sm);
@@ -464,7 +476,12 @@ int imap_status_many(struct imap_conn *c, struct imap_status_req *reqs, size_t n
 		if (imap_submit(c, cmd, err))
 			return -1;
 	}
-	return imap_run(c, err);
+	if (imap_run(c, err))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i].retry_ms > wait)
+			wait = reqs[i].retry_ms;
+	return throttled_pause(c, wait, err);
 }
 
 static void select_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
@@ -585,18 +602,27 @@ int imap_subscribe(struct imap_conn *c, const char *name, struct mf_err *err)
 	return run_named_simple(c, "SUBSCRIBE", name, NULL, NULL, NULL, err);
 }
 
+struct subscribe_res {
+	int state;              /* 0 pending, 1 ok, -1 refused, -2 throttled */
+	unsigned long retry_ms; /* throttled: the wait asked for */
+};
+
 static void on_subscribe_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
 			      const struct mf_err *err, void *aux)
 {
+	struct subscribe_res *r = aux;
+
 	(void)c;
 	(void)tagged;
-	*(int *)aux = ok ? 1 : err && err->code == MF_E_THROTTLE ? -2 : -1;
+	r->state = ok ? 1 : err && err->code == MF_E_THROTTLE ? -2 : -1;
+	r->retry_ms = r->state == -2 ? err->retry_ms : 0;
 }
 
 int imap_subscribe_many(struct imap_conn *c, const char *const *names, size_t n,
 			struct mf_err *err)
 {
-	int *res = mf_calloc(n ? n : 1, sizeof(*res));
+	struct subscribe_res *res = mf_calloc(n ? n : 1, sizeof(*res));
+	unsigned long wait = 0;
 	int rc = 0;
 
 	if (!res)
@@ -614,13 +640,18 @@ int imap_subscribe_many(struct imap_conn *c, const char *const *names, size_t n,
 	/* always run: the commands write into res until they complete */
 	if (imap_run(c, err))
 		rc = -1;
-	for (size_t i = 0; i < n && !rc; i++)
-		if (res[i] == -2 && imap_subscribe(c, names[i], err) && err->scope >= MF_SCOPE_CONN)
-			rc = -1; /* a throttled one is asked again alone, with its waits */
+	for (size_t i = 0; i < n; i++)
+		if (res[i].retry_ms > wait)
+			wait = res[i].retry_ms;
+	if (!rc)
+		rc = throttled_pause(c, wait, err);
+	for (size_t i = 0; i < n && !rc; i++) /* throttled ones again, alone */
+		if (res[i].state == -2 && imap_subscribe(c, names[i], err) &&
+		    err->scope >= MF_SCOPE_CONN)
+			rc = -1;
 	free(res);
 	return rc;
 }
-
 
 /* ---------------------------------------------------------------- identity */
 

@@ -66,7 +66,9 @@ int imap_status(struct imap_conn *c, const char *name, struct imap_status_info *
  * mailbox's folders cost one round trip, not one each.  Each answer is
  * matched to its request by the name the server echoes.  A request left with
  * seen == 0 (no answer we could match) or ok == 0 (NO, BAD, throttled) is the
- * caller's to ask alone with imap_status().  -1 only when the connection
+ * caller's to ask alone with imap_status(); a throttled answer has been
+ * waited out before this returns (once, the longest wait asked for), so that
+ * may follow at once.  -1 only when the connection
  * failed or the run was cancelled (err, scope CONN): commands may then still
  * be queued with pointers into reqs, so the caller closes the connection
  * (imap_abort) before reqs goes away. */
@@ -74,6 +76,7 @@ struct imap_status_req {
 	const char *name;              /* borrowed: the folder's wire name */
 	struct imap_status_info st;    /* out */
 	int seen, ok;                  /* out */
+	unsigned long retry_ms;        /* out: throttled (already waited out) */
 };
 int imap_status_many(struct imap_conn *c, struct imap_status_req *reqs, size_t n,
 		     struct mf_err *err);
