@@ -373,16 +373,19 @@ out:
 
 /* ---------------------------------------------------------------- target side */
 
-/* CREATE the folder.  Parents come first because the plan is sorted by
- * path, and RFC 3501 asks servers to create missing parents themselves. */
-static int ensure_target(struct mbx_ctx *m, const struct plan_folder *pf, struct mf_err *err)
+/* Opens the target folder read-write, CREATEing it first (pipelined with
+ * the SELECT) when the plan says it is new.  Parents come first because the
+ * plan is sorted by path, and RFC 3501 asks servers to create missing
+ * parents themselves. */
+static int open_target(struct mbx_ctx *m, const struct plan_folder *pf, struct mf_err *err)
 {
-	int existed = 0;
+	int existed = 0, create_failed = 0;
 
 	if (pf->exists_on_target || !strcmp(pf->tgt_name, "INBOX"))
-		return 0;
-	if (imap_create(m->tgt, pf->tgt_name, &existed, err)) {
-		mf_err_prefix(err, "cannot create the folder on the target: ");
+		return imap_select(m->tgt, pf->tgt_name, 0, err);
+	if (imap_create_select(m->tgt, pf->tgt_name, &existed, &create_failed, err)) {
+		if (create_failed)
+			mf_err_prefix(err, "cannot create the folder on the target: ");
 		return -1;
 	}
 	if (!existed)
@@ -1272,7 +1275,7 @@ static int target_prepare(struct mbx_ctx *m, struct folder_work *w, struct mf_er
 			return 0;
 		if (imap_select(m->tgt, w->pf->tgt_name, 1, err))
 			return -1;
-	} else if (ensure_target(m, w->pf, err) || imap_select(m->tgt, w->pf->tgt_name, 0, err)) {
+	} else if (open_target(m, w->pf, err)) {
 		return -1;
 	}
 	sel = imap_selected_state(m->tgt);

@@ -573,6 +573,11 @@ int imap_select(struct imap_conn *c, const char *name, int read_only, struct mf_
 	}
 }
 
+static int create_existed(const struct mf_err *e)
+{
+	return strstr(e->msg, "[ALREADYEXISTS]") || strcasestr(e->msg, "already exists");
+}
+
 int imap_create(struct imap_conn *c, const char *name, int *existed, struct mf_err *err)
 {
 	struct mf_err e;
@@ -587,7 +592,7 @@ int imap_create(struct imap_conn *c, const char *name, int *existed, struct mf_e
 	}
 	if (ok)
 		return 0;
-	if (strstr(e.msg, "[ALREADYEXISTS]") || strcasestr(e.msg, "already exists")) {
+	if (create_existed(&e)) {
 		if (existed)
 			*existed = 1;
 		return 0;
@@ -595,6 +600,65 @@ int imap_create(struct imap_conn *c, const char *name, int *existed, struct mf_e
 	if (err)
 		*err = e;
 	return -1;
+}
+
+struct create_res {
+	int done, ok;
+	struct mf_err err;
+};
+
+static void on_create_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
+			   const struct mf_err *err, void *aux)
+{
+	struct create_res *r = aux;
+
+	(void)c;
+	(void)tagged;
+	r->done = 1;
+	r->ok = ok;
+	if (!ok && err)
+		r->err = *err;
+}
+
+static int create_is_done(struct imap_conn *c, void *aux)
+{
+	(void)c;
+	return ((struct create_res *)aux)->done;
+}
+
+int imap_create_select(struct imap_conn *c, const char *name, int *existed, int *create_failed,
+		       struct mf_err *err)
+{
+	struct imap_cmd *cmd = named_cmd(c, "CREATE", name, NULL, err);
+	struct create_res cr = {0};
+	struct imap_select_req sel;
+	struct mf_err serr, ignored;
+	int src;
+
+	*existed = *create_failed = 0;
+	if (!cmd)
+		return -1;
+	imap_cmd_on_done(cmd, on_create_done, &cr);
+	imap_submit(c, cmd, NULL); /* a refusal completes cr */
+	src = imap_select_send(c, name, 0, &sel, &serr) || imap_select_wait(c, &sel, &serr);
+	/* cr is written until the CREATE completes: wait for it whatever happened */
+	if (!cr.done)
+		session_pump(c, create_is_done, &cr, &ignored);
+	if (!cr.ok && cr.err.code == MF_E_THROTTLE) { /* the slow way, with the waits asked for */
+		if (imap_throttle_wait(c, cr.err.retry_ms, err) || imap_create(c, name, existed, err)) {
+			*create_failed = err->scope < MF_SCOPE_CONN;
+			return -1;
+		}
+		return imap_select(c, name, 0, err);
+	}
+	if (!cr.ok && !(*existed = create_existed(&cr.err))) {
+		*create_failed = cr.err.scope < MF_SCOPE_CONN;
+		*err = cr.err;
+		return -1;
+	}
+	if (src)
+		*err = serr;
+	return src ? -1 : 0;
 }
 
 int imap_subscribe(struct imap_conn *c, const char *name, struct mf_err *err)

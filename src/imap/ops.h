@@ -100,6 +100,11 @@ int imap_select_send(struct imap_conn *c, const char *name, int read_only,
 int imap_select_wait(struct imap_conn *c, struct imap_select_req *req, struct mf_err *err);
 /* CREATE; a folder that already exists is fine (*existed = 1 then; may be NULL). */
 int imap_create(struct imap_conn *c, const char *name, int *existed, struct mf_err *err);
+/* CREATE then SELECT (read-write), pipelined: one round trip for a new
+ * folder.  When the CREATE itself failed, *create_failed is set and err is
+ * its reason (the SELECT behind it failed too). */
+int imap_create_select(struct imap_conn *c, const char *name, int *existed, int *create_failed,
+		       struct mf_err *err);
 int imap_subscribe(struct imap_conn *c, const char *name, struct mf_err *err);
 /* SUBSCRIBE to each name, pipelined: one round trip for all.  A refusal is
  * left at that (a subscription is a convenience); a throttled one is asked
