@@ -253,9 +253,7 @@ struct ns_ctx {
 	char *prefix;
 	char delim;
 	int seen;
-	int done;          /* the NAMESPACE command completed (or never went out) */
-	struct mf_err err; /* why it failed, when it did */
-	int failed;
+	struct imap_outcome out; /* of the NAMESPACE command (done at once when none went out) */
 };
 
 static void on_namespace(struct imap_conn *c, const struct imap_response *r, void *aux)
@@ -280,66 +278,44 @@ static void on_namespace(struct imap_conn *c, const struct imap_response *r, voi
 	ns->seen = 1;
 }
 
-static void namespace_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
-			   const struct mf_err *err, void *aux)
-{
-	struct ns_ctx *ns = aux;
-
-	(void)c;
-	(void)tagged;
-	ns->done = 1;
-	if (!ok) {
-		ns->failed = 1;
-		if (err)
-			ns->err = *err;
-	}
-}
-
-static int namespace_is_done(struct imap_conn *c, void *aux)
-{
-	(void)c;
-	return ((struct ns_ctx *)aux)->done;
-}
-
-/* Queues NAMESPACE without waiting for it; ns->done is set at once when the
+/* Queues NAMESPACE without waiting for it; ns->out is done at once when the
  * server has no NAMESPACE or the command could not be queued. */
 static void namespace_send(struct imap_conn *c, struct ns_ctx *ns)
 {
 	struct imap_cmd *cmd;
+	struct mf_err nomem;
 
 	memset(ns, 0, sizeof(*ns));
 	if (!imap_has_cap(c, "NAMESPACE")) {
-		ns->done = 1;
+		imap_outcome_note(&ns->out, 1, NULL);
 		return;
 	}
 	if (!(cmd = imap_cmd_new(c)) || imap_cmd_text(cmd, "NAMESPACE")) {
 		imap_cmd_free(cmd);
-		ns->done = ns->failed = 1;
-		mf_fail_nomem(&ns->err, MF_SCOPE_CONN);
+		mf_fail_nomem(&nomem, MF_SCOPE_CONN);
+		imap_outcome_note(&ns->out, 0, &nomem);
 		return;
 	}
 	imap_cmd_on_untagged(cmd, on_namespace, ns);
-	imap_cmd_on_done(cmd, namespace_done, ns);
-	imap_submit(c, cmd, NULL); /* a refusal completes it: ns->done */
+	imap_cmd_track(cmd, &ns->out);
+	imap_submit(c, cmd, NULL); /* a refusal completes it */
 }
 
-/* Waits for the NAMESPACE answer (when the connection fails, its commands
- * complete, so this always returns with ns->done) and hands out the result.
+/* Waits for the NAMESPACE answer and hands out the result.
  * A NAMESPACE the server refuses counts as no namespace. */
 static int namespace_wait(struct imap_conn *c, struct ns_ctx *ns, char **prefix, char *delim,
 			  struct mf_err *err)
 {
 	struct mf_err ignored;
 
-	if (!ns->done)
-		session_pump(c, namespace_is_done, ns, &ignored);
+	imap_await(c, &ns->out, &ignored);
 	*prefix = NULL;
 	*delim = 0;
-	if (ns->failed) {
+	if (!ns->out.ok) {
 		free(ns->prefix);
-		if (ns->err.scope >= MF_SCOPE_CONN) {
+		if (ns->out.err.scope >= MF_SCOPE_CONN) {
 			if (err)
-				*err = ns->err;
+				*err = ns->out.err;
 			return -1;
 		}
 		ns->prefix = NULL;
@@ -490,18 +466,9 @@ static void select_done(struct imap_conn *c, int ok, const struct imap_response 
 	struct imap_select_req *req = aux;
 
 	(void)tagged;
-	req->done = 1;
-	req->ok = ok;
 	if (ok && req->gen == c->select_gen) /* not one sent before the last */
 		c->sel.open = 1;
-	else if (err)
-		req->err = *err;
-}
-
-static int select_is_done(struct imap_conn *c, void *aux)
-{
-	(void)c;
-	return ((struct imap_select_req *)aux)->done;
+	imap_outcome_note(&req->out, ok, err);
 }
 
 int imap_select_send(struct imap_conn *c, const char *name, int read_only,
@@ -515,7 +482,7 @@ int imap_select_send(struct imap_conn *c, const char *name, int read_only,
 	req->read_only = read_only;
 	/* Read-only and already open: nothing we do changes what we read. */
 	if (read_only && c->sel.open && c->sel.read_only && !strcmp(c->sel.name, name)) {
-		req->done = req->ok = 1;
+		imap_outcome_note(&req->out, 1, NULL);
 		return 0;
 	}
 	memset(&c->sel, 0, sizeof(c->sel));
@@ -523,10 +490,10 @@ int imap_select_send(struct imap_conn *c, const char *name, int read_only,
 	req->gen = ++c->select_gen;
 	if (len < sizeof(c->sel.name))
 		memcpy(c->sel.name, name, len + 1);
-	if (!(cmd = named_cmd(c, read_only ? "EXAMINE" : "SELECT", name, NULL, &req->err))) {
-		req->done = 1;
+	if (!(cmd = named_cmd(c, read_only ? "EXAMINE" : "SELECT", name, NULL, &req->out.err))) {
+		imap_outcome_note(&req->out, 0, NULL);
 		if (err)
-			*err = req->err;
+			*err = req->out.err;
 		return -1;
 	}
 	imap_cmd_on_done(cmd, select_done, req);
@@ -537,19 +504,17 @@ int imap_select_wait(struct imap_conn *c, struct imap_select_req *req, struct mf
 {
 	struct mf_err ignored;
 
-	/* a failing connection completes its commands: req is done after this */
-	if (!req->done)
-		session_pump(c, select_is_done, req, &ignored);
-	if (req->ok)
+	imap_await(c, &req->out, &ignored);
+	if (req->out.ok)
 		return 0;
-	if (req->err.code == MF_E_THROTTLE) { /* wait as asked, then the usual retries */
+	if (req->out.err.code == MF_E_THROTTLE) { /* wait as asked, then the usual retries */
 		req->retried = 1;
-		if (imap_throttle_wait(c, req->err.retry_ms, err))
+		if (imap_throttle_wait(c, req->out.err.retry_ms, err))
 			return -1;
 		return imap_select(c, req->name, req->read_only, err);
 	}
 	if (err)
-		*err = req->err;
+		*err = req->out.err;
 	return -1;
 }
 
@@ -558,17 +523,15 @@ int imap_select(struct imap_conn *c, const char *name, int read_only, struct mf_
 	for (int tries = 0;; tries++) {
 		struct imap_select_req req;
 
-		if (imap_select_send(c, name, read_only, &req, err))
+		if (imap_select_send(c, name, read_only, &req, err) || imap_await(c, &req.out, err))
 			return -1;
-		if (!req.done)
-			session_pump(c, select_is_done, &req, err);
-		if (req.ok)
+		if (req.out.ok)
 			return 0;
 		if (err)
-			*err = req.err;
-		if (req.err.code != MF_E_THROTTLE || tries >= THROTTLE_TRIES)
+			*err = req.out.err;
+		if (req.out.err.code != MF_E_THROTTLE || tries >= THROTTLE_TRIES)
 			return -1;
-		if (imap_throttle_wait(c, req.err.retry_ms, err))
+		if (imap_throttle_wait(c, req.out.err.retry_ms, err))
 			return -1;
 	}
 }
@@ -602,35 +565,11 @@ int imap_create(struct imap_conn *c, const char *name, int *existed, struct mf_e
 	return -1;
 }
 
-struct create_res {
-	int done, ok;
-	struct mf_err err;
-};
-
-static void on_create_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
-			   const struct mf_err *err, void *aux)
-{
-	struct create_res *r = aux;
-
-	(void)c;
-	(void)tagged;
-	r->done = 1;
-	r->ok = ok;
-	if (!ok && err)
-		r->err = *err;
-}
-
-static int create_is_done(struct imap_conn *c, void *aux)
-{
-	(void)c;
-	return ((struct create_res *)aux)->done;
-}
-
 int imap_create_select(struct imap_conn *c, const char *name, int *existed, int *create_failed,
 		       struct mf_err *err)
 {
 	struct imap_cmd *cmd = named_cmd(c, "CREATE", name, NULL, err);
-	struct create_res cr = {0};
+	struct imap_outcome cr;
 	struct imap_select_req sel;
 	struct mf_err serr, ignored;
 	int src;
@@ -638,12 +577,10 @@ int imap_create_select(struct imap_conn *c, const char *name, int *existed, int 
 	*existed = *create_failed = 0;
 	if (!cmd)
 		return -1;
-	imap_cmd_on_done(cmd, on_create_done, &cr);
+	imap_cmd_track(cmd, &cr);
 	imap_submit(c, cmd, NULL); /* a refusal completes cr */
 	src = imap_select_send(c, name, 0, &sel, &serr) || imap_select_wait(c, &sel, &serr);
-	/* cr is written until the CREATE completes: wait for it whatever happened */
-	if (!cr.done)
-		session_pump(c, create_is_done, &cr, &ignored);
+	imap_await(c, &cr, &ignored); /* cr is written until then, whatever happened */
 	if (!cr.ok && cr.err.code == MF_E_THROTTLE) { /* the slow way, with the waits asked for */
 		if (imap_throttle_wait(c, cr.err.retry_ms, err) || imap_create(c, name, existed, err)) {
 			*create_failed = err->scope < MF_SCOPE_CONN;
@@ -666,26 +603,15 @@ int imap_subscribe(struct imap_conn *c, const char *name, struct mf_err *err)
 	return run_named_simple(c, "SUBSCRIBE", name, NULL, NULL, NULL, err);
 }
 
-struct subscribe_res {
-	int state;              /* 0 pending, 1 ok, -1 refused, -2 throttled */
-	unsigned long retry_ms; /* throttled: the wait asked for */
-};
-
-static void on_subscribe_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
-			      const struct mf_err *err, void *aux)
+static int is_throttled(const struct imap_outcome *o)
 {
-	struct subscribe_res *r = aux;
-
-	(void)c;
-	(void)tagged;
-	r->state = ok ? 1 : err && err->code == MF_E_THROTTLE ? -2 : -1;
-	r->retry_ms = r->state == -2 ? err->retry_ms : 0;
+	return o->done && !o->ok && o->err.code == MF_E_THROTTLE;
 }
 
 int imap_subscribe_many(struct imap_conn *c, const char *const *names, size_t n,
 			struct mf_err *err)
 {
-	struct subscribe_res *res = mf_calloc(n ? n : 1, sizeof(*res));
+	struct imap_outcome *res = mf_calloc(n ? n : 1, sizeof(*res));
 	unsigned long wait = 0;
 	int rc = 0;
 
@@ -698,19 +624,19 @@ int imap_subscribe_many(struct imap_conn *c, const char *const *names, size_t n,
 			rc = -1;
 			break;
 		}
-		imap_cmd_on_done(cmd, on_subscribe_done, &res[i]);
+		imap_cmd_track(cmd, &res[i]);
 		rc = imap_submit(c, cmd, err);
 	}
 	/* always run: the commands write into res until they complete */
 	if (imap_run(c, err))
 		rc = -1;
 	for (size_t i = 0; i < n; i++)
-		if (res[i].retry_ms > wait)
-			wait = res[i].retry_ms;
+		if (is_throttled(&res[i]) && res[i].err.retry_ms > wait)
+			wait = res[i].err.retry_ms;
 	if (!rc)
 		rc = throttled_pause(c, wait, err);
 	for (size_t i = 0; i < n && !rc; i++) /* throttled ones again, alone */
-		if (res[i].state == -2 && imap_subscribe(c, names[i], err) &&
+		if (is_throttled(&res[i]) && imap_subscribe(c, names[i], err) &&
 		    err->scope >= MF_SCOPE_CONN)
 			rc = -1;
 	free(res);

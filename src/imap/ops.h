@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "util/err.h"
+#include "imap/session.h" /* struct imap_outcome */
 
 struct imap_conn;
 struct imap_value;
@@ -91,9 +91,9 @@ int imap_select(struct imap_conn *c, const char *name, int read_only, struct mf_
 struct imap_select_req {
 	const char *name; /* borrowed */
 	int read_only;
-	int done, ok, retried;
+	int retried;
+	struct imap_outcome out;
 	unsigned gen; /* private */
-	struct mf_err err;
 };
 int imap_select_send(struct imap_conn *c, const char *name, int read_only,
 		     struct imap_select_req *req, struct mf_err *err);

@@ -1061,34 +1061,46 @@ void imap_tagged_error(const struct imap_response *r, const char *what, struct m
 
 /* ---------------------------------------------------------------- simple commands */
 
-struct simple_result {
-	int done, ok;
-	struct mf_err err;
-};
-
-static void simple_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
-			const struct mf_err *err, void *aux)
+void imap_outcome_note(struct imap_outcome *o, int ok, const struct mf_err *err)
 {
-	struct simple_result *res = aux;
-
-	(void)c;
-	(void)tagged;
-	res->done = 1;
-	res->ok = ok;
+	o->done = 1;
+	o->ok = ok;
 	if (!ok && err)
-		res->err = *err;
+		o->err = *err;
 }
 
-static int simple_is_done(struct imap_conn *c, void *aux)
+static void outcome_done(struct imap_conn *c, int ok, const struct imap_response *tagged,
+			 const struct mf_err *err, void *aux)
 {
 	(void)c;
-	return ((struct simple_result *)aux)->done;
+	(void)tagged;
+	imap_outcome_note(aux, ok, err);
+}
+
+static int outcome_is_done(struct imap_conn *c, void *aux)
+{
+	(void)c;
+	return ((struct imap_outcome *)aux)->done;
+}
+
+void imap_cmd_track(struct imap_cmd *cmd, struct imap_outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	imap_cmd_on_done(cmd, outcome_done, o);
+}
+
+int imap_await(struct imap_conn *c, struct imap_outcome *o, struct mf_err *err)
+{
+	/* a failing connection completes its commands, so o is done after this */
+	if (!o->done && session_pump(c, outcome_is_done, o, err) && !o->done)
+		return -1;
+	return 0;
 }
 
 int imap_simple(struct imap_conn *c, imap_untagged_fn on_untagged, void *aux, struct mf_err *err,
 		const char *fmt, ...)
 {
-	struct simple_result res = {0};
+	struct imap_outcome res;
 	struct imap_cmd *cmd = imap_cmd_new(c);
 	va_list ap;
 	char *text;
@@ -1105,10 +1117,8 @@ int imap_simple(struct imap_conn *c, imap_untagged_fn on_untagged, void *aux, st
 	}
 	free(text);
 	imap_cmd_on_untagged(cmd, on_untagged, aux);
-	imap_cmd_on_done(cmd, simple_done, &res);
-	if (imap_submit(c, cmd, err))
-		return -1;
-	if (session_pump(c, simple_is_done, &res, err) && !res.done)
+	imap_cmd_track(cmd, &res);
+	if (imap_submit(c, cmd, err) || imap_await(c, &res, err))
 		return -1;
 	if (!res.ok) {
 		if (err)
@@ -1120,12 +1130,10 @@ int imap_simple(struct imap_conn *c, imap_untagged_fn on_untagged, void *aux, st
 
 int imap_exec(struct imap_conn *c, struct imap_cmd *cmd, int *ok, struct mf_err *err)
 {
-	struct simple_result res = {0};
+	struct imap_outcome res;
 
-	imap_cmd_on_done(cmd, simple_done, &res);
-	if (imap_submit(c, cmd, err))
-		return -1;
-	if (session_pump(c, simple_is_done, &res, err) && !res.done)
+	imap_cmd_track(cmd, &res);
+	if (imap_submit(c, cmd, err) || imap_await(c, &res, err))
 		return -1;
 	*ok = res.ok;
 	if (!res.ok && err)

@@ -37,6 +37,7 @@
 
 #include "imap/parser.h"
 #include "net/transport.h"
+#include "util/err.h"
 
 struct mf_err;
 struct mf_secret;
@@ -118,6 +119,22 @@ void imap_cmd_on_continuation(struct imap_cmd *cmd, imap_cont_fn fn, void *aux);
 void imap_cmd_set_sink(struct imap_cmd *cmd, const struct imap_literal_sink *sink);
 /* Frees a command that was never submitted. */
 void imap_cmd_free(struct imap_cmd *cmd);
+
+/* What became of a command, filled in when it completes (answered, refused,
+ * or failed with its connection). */
+struct imap_outcome {
+	int done, ok;
+	struct mf_err err; /* when !ok */
+};
+/* The command fills o when it completes; o must live until then (until
+ * imap_await returned, or the connection was closed). */
+void imap_cmd_track(struct imap_cmd *cmd, struct imap_outcome *o);
+/* Pumps until o's command completed: so that commands can be queued ahead
+ * and their answers collected later.  -1 (err) only when the pump itself
+ * failed and o is still pending, which a failing connection never leaves. */
+int imap_await(struct imap_conn *c, struct imap_outcome *o, struct mf_err *err);
+/* For a done callback of one's own that also fills an outcome. */
+void imap_outcome_note(struct imap_outcome *o, int ok, const struct mf_err *err);
 
 /* Queues the command (the connection owns it from now on, even on error). */
 int imap_submit(struct imap_conn *c, struct imap_cmd *cmd, struct mf_err *err);
