@@ -1346,8 +1346,9 @@ static void close_group(struct imap_conn *const *cs, size_t n)
 	struct imap_conn *live[16];
 	struct close_set set = {live, 0};
 
+	/* every LOGOUT is on the wire before any answer is read */
 	for (size_t i = 0; i < n; i++)
-		if (cs[i] && !logout_send(cs[i]))
+		if (cs[i] && !logout_send(cs[i]) && !imap_flush(cs[i], NULL))
 			live[set.n++] = cs[i];
 	while (set.n) {
 		struct mf_err ignored;
