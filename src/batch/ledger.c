@@ -40,7 +40,7 @@ static const char schema[] =
         " src_exists INTEGER DEFAULT 0, tgt_uidvalidity INTEGER DEFAULT 0,"
         " tgt_reconcile_from INTEGER DEFAULT 0, excluded INTEGER DEFAULT 0, status TEXT,"
         " msgs_total INTEGER DEFAULT 0, bytes_total INTEGER DEFAULT 0,"
-        " UNIQUE(mailbox_id, src_name));"
+        " subscribe_owed INTEGER DEFAULT 0, UNIQUE(mailbox_id, src_name));"
         "CREATE TABLE IF NOT EXISTS messages(folder_id INTEGER NOT NULL"
         " REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, tgt_uid INTEGER,"
         " size INTEGER NOT NULL, internaldate INTEGER NOT NULL, idhash BLOB NOT NULL,"
@@ -55,8 +55,13 @@ static const char schema[] =
         "CREATE TABLE IF NOT EXISTS steps(step INTEGER PRIMARY KEY, status INTEGER, summary TEXT,"
         " updated INTEGER);"
         "CREATE TABLE IF NOT EXISTS checks(step INTEGER, id TEXT, subject TEXT, status INTEGER,"
-        " title TEXT, detail TEXT, remedy TEXT, ts INTEGER, PRIMARY KEY(step, id, subject));"
-        "PRAGMA user_version=1;";
+        " title TEXT, detail TEXT, remedy TEXT, ts INTEGER, PRIMARY KEY(step, id, subject));";
+
+/* The schema's version (PRAGMA user_version).  1: the first; 2: folders gained
+ * subscribe_owed. */
+#define LEDGER_VERSION 2
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 /* ---------------------------------------------------------------- plumbing */
 
@@ -395,6 +400,42 @@ static int refuse_linked_files(const char *path, struct mf_err *err)
 	return rc;
 }
 
+static int read_int_col0(sqlite3_stmt *st, void *ctx)
+{
+	*(int64_t *)ctx = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+/* Brings a ledger written by an older mailferry up to LEDGER_VERSION (the
+ * schema above has just created whatever table was missing).  In one
+ * IMMEDIATE transaction, so that two processes opening the same old ledger
+ * cannot both alter it.  A ledger from a newer mailferry is refused: its
+ * meaning may have changed. */
+static int upgrade_schema(struct ledger *l, struct mf_err *err)
+{
+	int64_t version = 0;
+	int rc;
+
+	if (exec_locked(l, "BEGIN IMMEDIATE", err))
+		return -1;
+	rc = query_row(l, "read the ledger's version", "PRAGMA user_version", NO_ARGS,
+	               read_int_col0, &version, err);
+	if (!rc && version > LEDGER_VERSION)
+		rc = mf_fail(err, MF_SCOPE_BATCH, MF_E_DATA,
+		             "ledger: written by a newer mailferry (schema %lld, this one knows %d)",
+		             (long long)version, LEDGER_VERSION);
+	if (!rc && version == 1)
+		rc = exec_locked(l, "ALTER TABLE folders ADD COLUMN subscribe_owed INTEGER DEFAULT 0",
+		                 err);
+	if (!rc && version < LEDGER_VERSION)
+		rc = exec_locked(l, "PRAGMA user_version=" STRINGIFY(LEDGER_VERSION), err);
+	if (rc) {
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return exec_locked(l, "COMMIT", err);
+}
+
 int ledger_open(const char *path, struct ledger **out, struct mf_err *err)
 {
 	struct ledger *l = mf_calloc(1, sizeof(*l));
@@ -429,7 +470,7 @@ int ledger_open(const char *path, struct ledger **out, struct mf_err *err)
 	}
 	sqlite3_busy_timeout(l->db, 10000);
 	if (exec_locked(l, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err) ||
-	    exec_locked(l, schema, err)) {
+	    exec_locked(l, schema, err) || upgrade_schema(l, err)) {
 		ledger_close(l);
 		return -1;
 	}
@@ -681,7 +722,8 @@ void ledger_folders_free(struct ledger_folder *v, size_t n)
 
 #define FOLDER_COLUMNS                                                                             \
 	"id, mailbox_id, src_name, tgt_name, display, src_uidvalidity, src_uidnext, src_exists,"   \
-	" tgt_uidvalidity, tgt_reconcile_from, excluded, status, msgs_total, bytes_total"
+	" tgt_uidvalidity, tgt_reconcile_from, excluded, status, msgs_total, bytes_total,"       \
+	" subscribe_owed"
 
 /* A row_reader for a struct ledger_folder (FOLDER_COLUMNS). */
 static int read_folder_row(sqlite3_stmt *st, void *elem)
@@ -699,6 +741,7 @@ static int read_folder_row(sqlite3_stmt *st, void *elem)
 	f->excluded = sqlite3_column_int(st, 10);
 	f->msgs_total = (uint64_t)sqlite3_column_int64(st, 12);
 	f->bytes_total = (uint64_t)sqlite3_column_int64(st, 13);
+	f->subscribe_owed = sqlite3_column_int(st, 14);
 	if (col_text(st, 2, &f->src_name) || col_text(st, 3, &f->tgt_name) ||
 	    col_text(st, 4, &f->display) || col_text(st, 11, &f->status)) {
 		ledger_folder_clear(f);
@@ -715,12 +758,15 @@ int ledger_folder_put(struct ledger *l, struct ledger_folder *f, struct mf_err *
 	lock(l); /* the row read back is the one written */
 	ret = write_stmt(
 	        l, "store folder",
-	        "INSERT INTO folders(mailbox_id, src_name, tgt_name, display, excluded, status)"
-	        " VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(mailbox_id, src_name) DO UPDATE SET"
+	        "INSERT INTO folders(mailbox_id, src_name, tgt_name, display, excluded, status,"
+	        " subscribe_owed) VALUES(?, ?, ?, ?, ?, ?, ?)"
+	        " ON CONFLICT(mailbox_id, src_name) DO UPDATE SET"
 	        " tgt_name=excluded.tgt_name, display=excluded.display,"
-	        " excluded=excluded.excluded, status=excluded.status",
+	        " excluded=excluded.excluded, status=excluded.status,"
+	        " subscribe_owed=subscribe_owed OR excluded.subscribe_owed",
 	        ARGS(arg_int(f->mailbox_id), arg_text(f->src_name), arg_text(f->tgt_name),
-	             arg_text(f->display), arg_int(f->excluded), arg_text(f->status)),
+	             arg_text(f->display), arg_int(f->excluded), arg_text(f->status),
+	             arg_int(!!f->subscribe_owed)),
 	        err);
 	if (!ret)
 		ret = query_row(l, "read folder",
@@ -759,11 +805,12 @@ int ledger_folder_update(struct ledger *l, const struct ledger_folder *f, struct
 	        l, "update folder",
 	        "UPDATE folders SET src_uidvalidity=?, src_uidnext=?, src_exists=?,"
 	        " tgt_uidvalidity=?, tgt_reconcile_from=?, status=?, msgs_total=?,"
-	        " bytes_total=?, tgt_name=? WHERE id=?",
+	        " bytes_total=?, tgt_name=?, subscribe_owed=? WHERE id=?",
 	        ARGS(arg_int(f->src_uidvalidity), arg_int(f->src_uidnext), arg_int(f->src_exists),
 	             arg_int(f->tgt_uidvalidity), arg_int(f->tgt_reconcile_from),
 	             arg_text(f->status), arg_int((sqlite3_int64)f->msgs_total),
-	             arg_int((sqlite3_int64)f->bytes_total), arg_text(f->tgt_name), arg_int(f->id)),
+	             arg_int((sqlite3_int64)f->bytes_total), arg_text(f->tgt_name),
+	             arg_int(!!f->subscribe_owed), arg_int(f->id)),
 	        err);
 }
 

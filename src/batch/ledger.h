@@ -102,6 +102,11 @@ struct ledger_folder {
 	int excluded;
 	char *status;            /* owned: "ok", "failed: ...", "excluded", "renamed: ..." */
 	uint64_t msgs_total, bytes_total;
+	/* The source's subscription still has to be copied: set (before the
+	 * CREATE) for a subscribed folder mailferry creates on the target, cleared
+	 * once the target answered the SUBSCRIBE.  ledger_folder_put only ever
+	 * sets it; ledger_folder_update writes it as it is. */
+	int subscribe_owed;
 };
 void ledger_folder_clear(struct ledger_folder *f);
 void ledger_folders_free(struct ledger_folder *v, size_t n);

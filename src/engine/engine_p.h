@@ -134,6 +134,7 @@ struct folder_work {
 					   new UIDs already copied (sorted) */
 	size_t ndry_done;
 	int unchanged;                  /* nothing to do: the quick path */
+	int on_target;                  /* the target folder was opened (or created) this run */
 };
 void folder_work_clear(struct folder_work *w);
 /* Whether copying what w has pending takes more than one chunk, so that more

@@ -1277,6 +1277,8 @@ static int target_prepare(struct mbx_ctx *m, struct folder_work *w, struct mf_er
 			return -1;
 	} else if (open_target(m, w->pf, err)) {
 		return -1;
+	} else {
+		w->on_target = 1;
 	}
 	sel = imap_selected_state(m->tgt);
 	whole = !w->row.tgt_uidvalidity;

@@ -182,6 +182,9 @@ static int folder_row(struct mbx_ctx *m, struct plan_folder *pf, struct ledger_f
 	    !(row->status = mf_strdup(pf->excluded ? "excluded" : pf->note ? pf->note : "ok")))
 		return mf_fail_nomem(err, MF_SCOPE_MAILBOX);
 	row->excluded = pf->excluded;
+	/* owed before the folder is created, so that no crash can lose it */
+	row->subscribe_owed = pf->subscribed && !pf->excluded && !pf->exists_on_target &&
+			      pf->tgt_name && strcmp(pf->tgt_name, "INBOX");
 	if (!m->dry)
 		return ledger_folder_put(m->run->ledger, row, err);
 	{
@@ -326,25 +329,68 @@ static int copy_all(struct mbx_ctx *m, struct folder_work *w, size_t nw, struct 
 	return 0;
 }
 
-/* Subscribes, on the target, the folders the user had subscribed. */
-static void subscribe_all(struct mbx_ctx *m, struct folder_work *w, size_t nw)
+/* Whether w's subscription is owed and can be paid now: the folder is on
+ * the target (a subscription to a folder whose CREATE failed would dangle). */
+static int subscription_due(const struct folder_work *w)
+{
+	return w->row.subscribe_owed && !w->pf->failed &&
+	       (w->pf->exists_on_target || w->on_target || !w->pf->selectable);
+}
+
+/* Records what the target answered to the SUBSCRIBE of w: an OK or a
+ * refusal settles the debt (a refusal is logged: the user will have to
+ * subscribe by hand); no answer leaves it owed for the next attempt. */
+static void settle_subscription(struct mbx_ctx *m, struct folder_work *w,
+				const struct imap_outcome *o)
+{
+	struct mf_err err;
+
+	if (!o->done || (!o->ok && (o->err.scope >= MF_SCOPE_CONN || o->err.code == MF_E_THROTTLE)))
+		return;
+	if (!o->ok)
+		log_warn("%s: the target refused to subscribe to %s: %s", m->job->mb.email,
+			 w->pf->tgt_display, o->err.msg);
+	w->row.subscribe_owed = 0;
+	if (ledger_folder_update(m->run->ledger, &w->row, &err))
+		log_warn("%s: %s", m->job->mb.email, err.msg); /* owed still: asked again next run */
+}
+
+/* Subscribes, on the target, the folders the user had subscribed whose
+ * subscription mailferry still owes (the ledger remembers, so a connection
+ * lost here, or a crash, only delays it).  A folder the user unsubscribed on
+ * the target after its subscription was copied is left alone.  -1 when the
+ * target connection failed. */
+static int subscribe_all(struct mbx_ctx *m, struct folder_work *w, size_t nw, struct mf_err *err)
 {
 	const char **names;
-	struct mf_err err;
-	size_t n = 0;
+	struct imap_outcome *res;
+	size_t *which, n = 0;
+	int rc = 0;
 
-	if (m->dry || !(names = mf_calloc(nw ? nw : 1, sizeof(*names))))
-		return;
-	for (size_t i = 0; i < nw; i++) {
-		const struct plan_folder *pf = w[i].pf;
-
-		if (pf->subscribed && !pf->excluded && pf->tgt_name && !pf->exists_on_target &&
-		    strcmp(pf->tgt_name, "INBOX"))
-			names[n++] = pf->tgt_name;
+	if (m->dry)
+		return 0;
+	names = mf_calloc(nw ? nw : 1, sizeof(*names));
+	res = mf_calloc(nw ? nw : 1, sizeof(*res));
+	which = mf_calloc(nw ? nw : 1, sizeof(*which));
+	if (!names || !res || !which) {
+		rc = mf_fail_nomem(err, MF_SCOPE_MAILBOX);
+		goto out;
 	}
-	if (n)
-		imap_subscribe_many(m->tgt, names, n, &err); /* a failure is the next step's to see */
+	for (size_t i = 0; i < nw; i++)
+		if (subscription_due(&w[i])) {
+			which[n] = i;
+			names[n++] = w[i].pf->tgt_name;
+		}
+	if (n) {
+		rc = imap_subscribe_many(m->tgt, names, res, n, err);
+		for (size_t k = 0; k < n; k++)
+			settle_subscription(m, &w[which[k]], &res[k]);
+	}
+out:
 	free(names);
+	free(res);
+	free(which);
+	return rc;
 }
 
 static int verify_all(struct mbx_ctx *m, struct mf_err *err)
@@ -419,7 +465,7 @@ static int attempt(struct mbx_ctx *m, struct mf_err *err)
 	if (!rc)
 		rc = copy_all(m, w, nw, err);
 	if (!rc)
-		subscribe_all(m, w, nw);
+		rc = subscribe_all(m, w, nw, err);
 	for (size_t i = 0; i < nw; i++)
 		folder_work_clear(&w[i]);
 	free(w);

@@ -608,15 +608,13 @@ static int is_throttled(const struct imap_outcome *o)
 	return o->done && !o->ok && o->err.code == MF_E_THROTTLE;
 }
 
-int imap_subscribe_many(struct imap_conn *c, const char *const *names, size_t n,
-			struct mf_err *err)
+int imap_subscribe_many(struct imap_conn *c, const char *const *names, struct imap_outcome *res,
+			size_t n, struct mf_err *err)
 {
-	struct imap_outcome *res = mf_calloc(n ? n : 1, sizeof(*res));
 	unsigned long wait = 0;
 	int rc = 0;
 
-	if (!res)
-		return mf_fail_nomem(err, MF_SCOPE_CONN);
+	memset(res, 0, n * sizeof(*res));
 	for (size_t i = 0; i < n && !rc; i++) {
 		struct imap_cmd *cmd = named_cmd(c, "SUBSCRIBE", names[i], NULL, err);
 
@@ -635,11 +633,15 @@ int imap_subscribe_many(struct imap_conn *c, const char *const *names, size_t n,
 			wait = res[i].err.retry_ms;
 	if (!rc)
 		rc = throttled_pause(c, wait, err);
-	for (size_t i = 0; i < n && !rc; i++) /* throttled ones again, alone */
-		if (is_throttled(&res[i]) && imap_subscribe(c, names[i], err) &&
-		    err->scope >= MF_SCOPE_CONN)
+	for (size_t i = 0; i < n && !rc; i++) { /* throttled ones again, alone */
+		if (!is_throttled(&res[i]))
+			continue;
+		res[i].ok = !imap_subscribe(c, names[i], &res[i].err);
+		if (!res[i].ok && res[i].err.scope >= MF_SCOPE_CONN) {
+			*err = res[i].err;
 			rc = -1;
-	free(res);
+		}
+	}
 	return rc;
 }
 

@@ -106,11 +106,13 @@ int imap_create(struct imap_conn *c, const char *name, int *existed, struct mf_e
 int imap_create_select(struct imap_conn *c, const char *name, int *existed, int *create_failed,
 		       struct mf_err *err);
 int imap_subscribe(struct imap_conn *c, const char *name, struct mf_err *err);
-/* SUBSCRIBE to each name, pipelined: one round trip for all.  A refusal is
- * left at that (a subscription is a convenience); a throttled one is asked
- * again alone.  -1 only when the connection failed or memory ran out. */
-int imap_subscribe_many(struct imap_conn *c, const char *const *names, size_t n,
-			struct mf_err *err);
+/* SUBSCRIBE to each name, pipelined: one round trip for all.  res[i] (n of
+ * them, the caller's) says what became of names[i]: done and ok, refused
+ * (err.scope below MF_SCOPE_CONN), or not answered.  A throttled one is asked
+ * again alone after the suggested wait.  -1 only when the connection failed
+ * or memory ran out. */
+int imap_subscribe_many(struct imap_conn *c, const char *const *names, struct imap_outcome *res,
+			size_t n, struct mf_err *err);
 
 /* ---- message identity ---- */
 

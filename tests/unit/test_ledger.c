@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "unit.h"
 #include "batch/ledger.h"
 #include "util/err.h"
@@ -395,6 +397,106 @@ static int writes_before_kill(const char *db, unsigned long n)
 	return WEXITSTATUS(status);
 }
 
+/* The first schema (user_version 1), as a mailferry of that time wrote it:
+ * the tables the upgrade touches, with a folder in them. */
+static const char schema_v1[] =
+        "CREATE TABLE mailboxes(id INTEGER PRIMARY KEY, line INTEGER,"
+        " email TEXT NOT NULL UNIQUE COLLATE NOCASE, src_user TEXT NOT NULL, userroot TEXT,"
+        " tgt_user TEXT, state INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+        " msgs_total INTEGER DEFAULT 0, msgs_done INTEGER DEFAULT 0,"
+        " bytes_total INTEGER DEFAULT 0, bytes_done INTEGER DEFAULT 0, skipped INTEGER DEFAULT 0,"
+        " first_synced INTEGER DEFAULT 0, last_synced INTEGER DEFAULT 0,"
+        " last_started INTEGER DEFAULT 0);"
+        "CREATE TABLE folders(id INTEGER PRIMARY KEY,"
+        " mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+        " src_name TEXT NOT NULL, tgt_name TEXT, display TEXT,"
+        " src_uidvalidity INTEGER DEFAULT 0, src_uidnext INTEGER DEFAULT 0,"
+        " src_exists INTEGER DEFAULT 0, tgt_uidvalidity INTEGER DEFAULT 0,"
+        " tgt_reconcile_from INTEGER DEFAULT 0, excluded INTEGER DEFAULT 0, status TEXT,"
+        " msgs_total INTEGER DEFAULT 0, bytes_total INTEGER DEFAULT 0,"
+        " UNIQUE(mailbox_id, src_name));"
+        "INSERT INTO mailboxes(id, line, email, src_user) VALUES(1, 2, 'ann@example.org', 'ann');"
+        "INSERT INTO folders(id, mailbox_id, src_name, tgt_name, display, src_uidvalidity)"
+        " VALUES(7, 1, 'Projects', 'Projects', 'Projects', 4242);"
+        "PRAGMA user_version=1;";
+
+static void raw_exec(const char *db, const char *sql)
+{
+	sqlite3 *h;
+
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(h));
+	sqlite3_close(h);
+}
+
+static int raw_user_version(const char *db)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int v = -1;
+
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+/* A batch begun with an older mailferry keeps its folders (and their markers)
+ * and gains what the newer one records; a ledger from a newer mailferry than
+ * this one is refused rather than misread. */
+START_TEST(an_older_ledger_is_upgraded_and_a_newer_one_refused)
+{
+	struct ledger *l;
+	struct ledger_folder *v, f = {.mailbox_id = 1};
+	struct mf_err err;
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "/tmp/mf-ledger-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ledger.db", dir);
+	raw_exec(path, schema_v1);
+	ck_assert_msg(ledger_open(path, &l, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(ledger_folders(l, 1, &v, &n, &err), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].id, 7);
+	ck_assert_uint_eq(v[0].src_uidvalidity, 4242);
+	ck_assert_int_eq(v[0].subscribe_owed, 0);
+	ledger_folders_free(v, n);
+
+	/* owed: put only ever sets it, update writes it as it is */
+	f.src_name = mf_strdup("Projects");
+	f.tgt_name = mf_strdup("Projects");
+	f.display = mf_strdup("Projects");
+	f.subscribe_owed = 1;
+	ck_assert_int_eq(ledger_folder_put(l, &f, &err), 0);
+	ck_assert_int_eq(f.id, 7);
+	ck_assert_int_eq(f.subscribe_owed, 1);
+	f.subscribe_owed = 0;
+	ck_assert_int_eq(ledger_folder_put(l, &f, &err), 0);
+	ck_assert_int_eq(f.subscribe_owed, 1);
+	f.subscribe_owed = 0;
+	ck_assert_int_eq(ledger_folder_update(l, &f, &err), 0);
+	ledger_folder_clear(&f);
+	ck_assert_int_eq(ledger_folders(l, 1, &v, &n, &err), 0);
+	ck_assert_int_eq(v[0].subscribe_owed, 0);
+	ck_assert_uint_eq(v[0].src_uidvalidity, 4242);
+	ledger_folders_free(v, n);
+	ledger_close(l);
+	ck_assert_int_eq(raw_user_version(path), 2);
+
+	raw_exec(path, "PRAGMA user_version=3");
+	ck_assert_int_eq(ledger_open(path, &l, &err), -1);
+	ck_assert_ptr_null(l);
+	ck_assert_int_eq(err.code, MF_E_DATA);
+	ck_assert_str_eq(err.msg, "ledger: written by a newer mailferry (schema 3, this one knows 2)");
+	ck_assert_int_eq(raw_user_version(path), 3);
+	close_and_remove(NULL);
+}
+END_TEST
+
 START_TEST(the_crash_hook_counts_committed_writes)
 {
 	struct ledger *l = open_fresh();
@@ -509,6 +611,7 @@ static Suite *ledger_suite(void)
 	tcase_add_test(tc, skipped_messages_keep_the_servers_reason);
 	tcase_add_test(tc, runs_steps_events_and_checks_are_remembered);
 	tcase_add_test(tc, failures_name_the_statement_and_quote_sqlite);
+	tcase_add_test(tc, an_older_ledger_is_upgraded_and_a_newer_one_refused);
 	tcase_add_test(tc, the_crash_hook_counts_committed_writes);
 	tcase_add_test(tc, reads_survive_every_allocation_failure);
 	suite_add_tcase(s, tc);
