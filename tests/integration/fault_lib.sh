@@ -20,8 +20,6 @@
 #   fl_summary OUT KEY       a number from the final JSON summary of OUT.out
 #   fl_long                  true when MF_LONG_TESTS=1 asks for the long loops
 #   fl_wait_file FILE REGEX SECS   waits until FILE matches REGEX
-#   fl_subscribed PORT USER PASSWORD  the user's subscribed folders but INBOX
-#                            (plain IMAP port), '/' between levels, sorted
 #
 # The suites run the binary make check built (with --enable-sanitizers that is
 # the ASan/UBSan build: fl_sanitizers_quiet then really checks something).
@@ -125,19 +123,6 @@ fl_wait_file() {
 		sleep 0.1
 	done
 	return 1
-}
-
-fl_subscribed() {
-	"$PYTHON3" - "$@" <<'PY' | sort
-import imaplib, re, sys
-m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
-m.login(sys.argv[2], sys.argv[3])
-for line in m.lsub()[1]:
-    g = re.match(rb'\(.*?\) "(.)" "?(.*?)"?$', line or b"")
-    if g and g.group(2) != b"INBOX":
-        print(g.group(2).decode().replace(g.group(1).decode(), "/"))
-m.logout()
-PY
 }
 
 # fl_tls_proxy NAME UPSTREAM_PORT RULE...: mfproxy terminating implicit TLS
