@@ -108,6 +108,8 @@ struct mf_run_summary {
 	uint64_t msgs_copied, bytes_copied, skipped;
 	uint64_t msgs_planned, bytes_planned; /* dry run: what a real run would copy */
 	size_t folders_to_create;             /* dry run */
+	uint64_t flags_changed;               /* copied messages whose flags changed on the
+						 source were updated (dry run: would be) */
 	double read_rate_bytes;               /* dry run: measured source read rate */
 	int64_t elapsed_ms;
 	int interrupted;                      /* stopped before the end (resumable) */

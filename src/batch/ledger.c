@@ -40,11 +40,12 @@ static const char schema[] =
         " src_exists INTEGER DEFAULT 0, tgt_uidvalidity INTEGER DEFAULT 0,"
         " tgt_reconcile_from INTEGER DEFAULT 0, excluded INTEGER DEFAULT 0, status TEXT,"
         " msgs_total INTEGER DEFAULT 0, bytes_total INTEGER DEFAULT 0,"
-        " subscribe_owed INTEGER DEFAULT 0, UNIQUE(mailbox_id, src_name));"
+        " subscribe_owed INTEGER DEFAULT 0, src_modseq INTEGER DEFAULT 0,"
+        " UNIQUE(mailbox_id, src_name));"
         "CREATE TABLE IF NOT EXISTS messages(folder_id INTEGER NOT NULL"
         " REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, tgt_uid INTEGER,"
         " size INTEGER NOT NULL, internaldate INTEGER NOT NULL, idhash BLOB NOT NULL,"
-        " PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
+        " flags TEXT, PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
         "CREATE TABLE IF NOT EXISTS skipped(folder_id INTEGER NOT NULL"
         " REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, size INTEGER,"
         " reason TEXT, ts INTEGER, PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
@@ -58,8 +59,9 @@ static const char schema[] =
         " title TEXT, detail TEXT, remedy TEXT, ts INTEGER, PRIMARY KEY(step, id, subject));";
 
 /* The schema's version (PRAGMA user_version).  1: the first; 2: folders gained
- * subscribe_owed. */
-#define LEDGER_VERSION 2
+ * subscribe_owed; 3: messages gained flags (the source's flags as last carried
+ * to the target, NULL when not known) and folders src_modseq. */
+#define LEDGER_VERSION 3
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
@@ -424,8 +426,14 @@ static int upgrade_schema(struct ledger *l, struct mf_err *err)
 		rc = mf_fail(err, MF_SCOPE_BATCH, MF_E_DATA,
 		             "ledger: written by a newer mailferry (schema %lld, this one knows %d)",
 		             (long long)version, LEDGER_VERSION);
+	/* version 0 is a ledger created just now, by the schema above */
 	if (!rc && version == 1)
 		rc = exec_locked(l, "ALTER TABLE folders ADD COLUMN subscribe_owed INTEGER DEFAULT 0",
+		                 err);
+	if (!rc && version >= 1 && version < 3)
+		rc = exec_locked(l,
+		                 "ALTER TABLE messages ADD COLUMN flags TEXT;"
+		                 "ALTER TABLE folders ADD COLUMN src_modseq INTEGER DEFAULT 0",
 		                 err);
 	if (!rc && version < LEDGER_VERSION)
 		rc = exec_locked(l, "PRAGMA user_version=" STRINGIFY(LEDGER_VERSION), err);
@@ -723,7 +731,7 @@ void ledger_folders_free(struct ledger_folder *v, size_t n)
 #define FOLDER_COLUMNS                                                                             \
 	"id, mailbox_id, src_name, tgt_name, display, src_uidvalidity, src_uidnext, src_exists,"   \
 	" tgt_uidvalidity, tgt_reconcile_from, excluded, status, msgs_total, bytes_total,"       \
-	" subscribe_owed"
+	" subscribe_owed, src_modseq"
 
 /* A row_reader for a struct ledger_folder (FOLDER_COLUMNS). */
 static int read_folder_row(sqlite3_stmt *st, void *elem)
@@ -742,6 +750,7 @@ static int read_folder_row(sqlite3_stmt *st, void *elem)
 	f->msgs_total = (uint64_t)sqlite3_column_int64(st, 12);
 	f->bytes_total = (uint64_t)sqlite3_column_int64(st, 13);
 	f->subscribe_owed = sqlite3_column_int(st, 14);
+	f->src_modseq = (uint64_t)sqlite3_column_int64(st, 15);
 	if (col_text(st, 2, &f->src_name) || col_text(st, 3, &f->tgt_name) ||
 	    col_text(st, 4, &f->display) || col_text(st, 11, &f->status)) {
 		ledger_folder_clear(f);
@@ -805,12 +814,13 @@ int ledger_folder_update(struct ledger *l, const struct ledger_folder *f, struct
 	        l, "update folder",
 	        "UPDATE folders SET src_uidvalidity=?, src_uidnext=?, src_exists=?,"
 	        " tgt_uidvalidity=?, tgt_reconcile_from=?, status=?, msgs_total=?,"
-	        " bytes_total=?, tgt_name=?, subscribe_owed=? WHERE id=?",
+	        " bytes_total=?, tgt_name=?, subscribe_owed=?, src_modseq=? WHERE id=?",
 	        ARGS(arg_int(f->src_uidvalidity), arg_int(f->src_uidnext), arg_int(f->src_exists),
 	             arg_int(f->tgt_uidvalidity), arg_int(f->tgt_reconcile_from),
 	             arg_text(f->status), arg_int((sqlite3_int64)f->msgs_total),
 	             arg_int((sqlite3_int64)f->bytes_total), arg_text(f->tgt_name),
-	             arg_int(!!f->subscribe_owed), arg_int(f->id)),
+	             arg_int(!!f->subscribe_owed), arg_int((sqlite3_int64)f->src_modseq),
+	             arg_int(f->id)),
 	        err);
 }
 
@@ -824,7 +834,7 @@ static int insert_msgs(struct ledger *l, int64_t folder_id, const struct ledger_
 
 	if (prepare(l,
 	            "INSERT OR REPLACE INTO messages(folder_id, src_uid, tgt_uid, size,"
-	            " internaldate, idhash) VALUES(?, ?, ?, ?, ?, ?)",
+	            " internaldate, idhash, flags) VALUES(?, ?, ?, ?, ?, ?, ?)",
 	            &st, err))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -837,6 +847,7 @@ static int insert_msgs(struct ledger *l, int64_t folder_id, const struct ledger_
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)m[i].size);
 		sqlite3_bind_int64(st, 5, m[i].internaldate);
 		sqlite3_bind_blob(st, 6, m[i].idhash, LEDGER_IDHASH_LEN, SQLITE_STATIC);
+		bind_text(st, 7, m[i].flags);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
@@ -908,7 +919,8 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
                       const uint32_t (*pairs)[2], size_t n, int drop_unlisted, struct mf_err *err)
 {
 	struct ledger_msg *rows;
-	size_t cnt, kept = 0;
+	struct ledger_flags *flags = NULL;
+	size_t cnt, nflags = 0, kept = 0;
 	int own_txn, ret = 0;
 
 	lock(l);
@@ -917,9 +929,17 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 		unlock(l);
 		return -1;
 	}
+	if (ledger_msg_flags(l, folder_id, &flags, &nflags, err)) {
+		free(rows);
+		unlock(l);
+		return -1;
+	}
 	for (size_t i = 0; i < cnt; i++) {
 		uint32_t *uid = target_side ? &rows[i].tgt_uid : &rows[i].src_uid, nu;
 
+		/* both lists are ordered by source UID and read under the lock */
+		if (i < nflags && flags[i].src_uid == rows[i].src_uid)
+			rows[i].flags = flags[i].flags;
 		if (find_pair(pairs, n, *uid, &nu))
 			*uid = nu;
 		else if (drop_unlisted)
@@ -938,6 +958,7 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 	if (!ret)
 		ret = insert_msgs(l, folder_id, rows, kept, err);
 	free(rows);
+	ledger_flags_free(flags, nflags);
 	if (own_txn) {
 		if (ret)
 			ledger_rollback(l);
@@ -946,6 +967,83 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 	}
 	unlock(l);
 	return ret ? -1 : 0;
+}
+
+void ledger_flags_free(struct ledger_flags *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].flags);
+	free(v);
+}
+
+/* A row_reader for a struct ledger_flags. */
+static int read_flags_row(sqlite3_stmt *st, void *elem)
+{
+	struct ledger_flags *f = elem;
+
+	f->src_uid = (uint32_t)sqlite3_column_int64(st, 0);
+	f->tgt_uid = (uint32_t)sqlite3_column_int64(st, 1);
+	return col_text(st, 2, &f->flags);
+}
+
+static void clear_flags(void *elem)
+{
+	free(((struct ledger_flags *)elem)->flags);
+}
+
+static const struct row_type flags_rows = {sizeof(struct ledger_flags), read_flags_row,
+                                           clear_flags};
+
+int ledger_msg_flags(struct ledger *l, int64_t folder_id, struct ledger_flags **out, size_t *n,
+                     struct mf_err *err)
+{
+	return query_list(l, "read message flags",
+	                  "SELECT src_uid, tgt_uid, flags FROM messages WHERE folder_id=?"
+	                  " ORDER BY src_uid",
+	                  ARGS(arg_int(folder_id)), &flags_rows, out, n, err);
+}
+
+static int update_flags(struct ledger *l, int64_t folder_id, const uint32_t *src_uids,
+                        const char *const *flags, size_t n, struct mf_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (prepare(l, "UPDATE messages SET flags=? WHERE folder_id=? AND src_uid=?", &st, err))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		bind_text(st, 1, flags[i]);
+		sqlite3_bind_int64(st, 2, folder_id);
+		sqlite3_bind_int64(st, 3, src_uids[i]);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return db_fail(l, rc, "record message flags", err);
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int ledger_msgs_set_flags(struct ledger *l, int64_t folder_id, const uint32_t *src_uids,
+                          const char *const *flags, size_t n, struct mf_err *err)
+{
+	int rc;
+
+	if (!n)
+		return 0;
+	lock(l);
+	if (ledger_begin(l, err)) {
+		rc = -1;
+	} else if (update_flags(l, folder_id, src_uids, flags, n, err)) {
+		ledger_rollback(l);
+		rc = -1;
+	} else {
+		rc = ledger_commit(l, err);
+	}
+	unlock(l);
+	return rc;
 }
 
 int ledger_msgs_count(struct ledger *l, int64_t folder_id, uint64_t *count, uint64_t *bytes,

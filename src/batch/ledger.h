@@ -107,6 +107,9 @@ struct ledger_folder {
 	 * once the target answered the SUBSCRIBE.  ledger_folder_put only ever
 	 * sets it; ledger_folder_update writes it as it is. */
 	int subscribe_owed;
+	/* The source's HIGHESTMODSEQ at the last sync (0: the source has no
+	 * CONDSTORE, or not synced since mailferry knows it). */
+	uint64_t src_modseq;
 };
 void ledger_folder_clear(struct ledger_folder *f);
 void ledger_folders_free(struct ledger_folder *v, size_t n);
@@ -127,6 +130,10 @@ struct ledger_msg {
 	uint64_t size;
 	int64_t internaldate;
 	unsigned char idhash[LEDGER_IDHASH_LEN];
+	/* borrowed: the source's flags carried to the target, space-separated
+	 * (NULL: not known); written by ledger_msgs_add, never read back here:
+	 * ledger_msg_flags reads them. */
+	const char *flags;
 };
 
 /* Records copied messages of a folder (inside the caller's transaction when
@@ -141,6 +148,20 @@ int ledger_msgs(struct ledger *l, int64_t folder_id, struct ledger_msg **out, si
  * drop_unlisted (they no longer exist on that side). */
 int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 		      const uint32_t (*pairs)[2], size_t n, int drop_unlisted, struct mf_err *err);
+/* The flags the target was last given for each message of a folder, ordered
+ * by source UID (owned array; free with ledger_flags_free). */
+struct ledger_flags {
+	uint32_t src_uid;
+	uint32_t tgt_uid;  /* 0: unknown */
+	char *flags;       /* owned; NULL: not known (a ledger from before schema 3) */
+};
+int ledger_msg_flags(struct ledger *l, int64_t folder_id, struct ledger_flags **out, size_t *n,
+		     struct mf_err *err);
+void ledger_flags_free(struct ledger_flags *v, size_t n);
+/* Records, in one transaction, flags[i] as the flags of source UID
+ * src_uids[i] (NULL: not known). */
+int ledger_msgs_set_flags(struct ledger *l, int64_t folder_id, const uint32_t *src_uids,
+			  const char *const *flags, size_t n, struct mf_err *err);
 int ledger_msgs_count(struct ledger *l, int64_t folder_id, uint64_t *count, uint64_t *bytes,
 		      struct mf_err *err);
 

@@ -189,6 +189,8 @@ static void print_summary(const struct mf_run_summary *s, const struct run_args 
 		json_w_kv_uint(&w, "msgs_copied", s->msgs_copied);
 		json_w_kv_uint(&w, "bytes_copied", s->bytes_copied);
 		json_w_kv_uint(&w, "skipped", s->skipped);
+		if (a->kind != MF_RUN_VERIFY)
+			json_w_kv_uint(&w, "flags_changed", s->flags_changed);
 		if (a->dry_run) {
 			json_w_kv_uint(&w, "msgs_to_copy", s->msgs_planned);
 			json_w_kv_uint(&w, "bytes_to_copy", s->bytes_planned);
@@ -230,6 +232,10 @@ static void print_summary(const struct mf_run_summary *s, const struct run_args 
 		       (unsigned long long)s->msgs_copied,
 		       cli_bytes(s->bytes_copied, b1, sizeof(b1)), (unsigned long long)s->skipped,
 		       dur);
+	if (a->kind != MF_RUN_VERIFY && s->flags_changed)
+		printf("%s the flags of %llu copied message%s that changed on the source.\n",
+		       a->dry_run ? "It would update" : "Updated on the target:",
+		       (unsigned long long)s->flags_changed, s->flags_changed == 1 ? "" : "s");
 	if (s->batch_error)
 		printf("Stopped: %s\n", s->error);
 	if (s->interrupted)

@@ -59,6 +59,13 @@ void run_event(struct mf_run *r, const struct mf_event *ev)
 		r->opts.on_event(ev, r->opts.event_aux);
 }
 
+void run_add_flag_changes(struct mf_run *r, uint64_t n)
+{
+	pthread_mutex_lock(&r->lock);
+	r->sum.flags_changed += n;
+	pthread_mutex_unlock(&r->lock);
+}
+
 static void job_event(struct mf_run *r, struct mailbox_job *job, enum mf_event_kind kind,
 		      const char *text)
 {

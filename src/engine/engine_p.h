@@ -94,6 +94,8 @@ int run_stopping(const struct mf_run *r);
 /* Sleeps up to ms, waking early when the run stops. Returns 1 if stopped. */
 int run_sleep(struct mf_run *r, long ms);
 void run_event(struct mf_run *r, const struct mf_event *ev);
+/* Counts messages whose flags a run carried (a dry run: would carry). */
+void run_add_flag_changes(struct mf_run *r, uint64_t n);
 void job_set_state(struct mf_run *r, struct mailbox_job *job, enum mbx_state st, const char *error);
 void job_set_folder(struct mf_run *r, struct mailbox_job *job, const char *folder);
 void job_set_totals(struct mf_run *r, struct mailbox_job *job, uint64_t msgs_total,
@@ -141,7 +143,13 @@ void folder_work_clear(struct folder_work *w);
  * than one target connection could append at once. */
 int folder_needs_chunks(const struct folder_work *w);
 int folder_scan(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err);
+/* The scanned source message with that UID, or NULL. */
+const struct imap_msginfo *folder_find_src(const struct folder_work *w, uint32_t uid);
 int folder_copy(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err);
+
+/* flags.c: carries flag changes of already copied messages (the target
+ * folder is open read-write, or examined in a dry run, which only counts). */
+int folder_carry_flags(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err);
 
 /* verify.c */
 int folder_verify(struct mbx_ctx *m, struct plan_folder *pf, struct mf_err *err);

@@ -47,7 +47,7 @@ void folder_work_clear(struct folder_work *w)
 	memset(w, 0, sizeof(*w));
 }
 
-static const struct imap_msginfo *find_src(const struct folder_work *w, uint32_t uid)
+const struct imap_msginfo *folder_find_src(const struct folder_work *w, uint32_t uid)
 {
 	size_t lo = 0, hi = w->nsrc;
 
@@ -285,7 +285,8 @@ static int quick_path(const struct folder_work *w)
 	const struct ledger_folder *r = &w->row;
 
 	return r->tgt_uidvalidity && r->src_uidvalidity == w->st.uidvalidity &&
-	       r->src_uidnext == w->st.uidnext && r->src_exists == w->st.messages && r->status &&
+	       r->src_uidnext == w->st.uidnext && r->src_exists == w->st.messages &&
+	       r->src_modseq == w->st.highestmodseq && r->status &&
 	       strncmp(r->status, "failed", 6) != 0;
 }
 
@@ -429,7 +430,7 @@ static void drop_pending(struct folder_work *w, const struct id_pair *pairs, siz
 		for (size_t p = 0; p < n && !matched; p++)
 			matched = pairs[p].src_uid == w->pending[i];
 		if (matched) {
-			const struct imap_msginfo *s = find_src(w, w->pending[i]);
+			const struct imap_msginfo *s = folder_find_src(w, w->pending[i]);
 
 			if (s && w->pending_bytes >= s->size)
 				w->pending_bytes -= s->size;
@@ -937,6 +938,7 @@ static int append_finish(struct mbx_ctx *m, struct folder_work *w, struct slot *
 		rows[nrows].tgt_uid = r->uid;
 		rows[nrows].size = s->msgs[k].len;
 		rows[nrows].internaldate = fm->info.date;
+		rows[nrows].flags = fm->info.flags ? fm->info.flags : ""; /* what was sent */
 		/* the identity was taken from the body's header */
 		memcpy(rows[nrows].idhash, fm->info.idhash, IMAP_IDHASH_LEN);
 		nrows++;
@@ -981,7 +983,7 @@ static int next_chunk(struct mbx_ctx *m, struct folder_work *w, size_t *pos, str
 		return mf_fail_nomem(err, MF_SCOPE_FOLDER);
 	while (*pos < w->npending && f->n < CHUNK_MSGS) {
 		uint32_t uid = w->pending[*pos];
-		const struct imap_msginfo *s = find_src(w, uid);
+		const struct imap_msginfo *s = folder_find_src(w, uid);
 		uint64_t size = s ? s->size : 0;
 
 		if (limit && size > limit) {
@@ -1108,6 +1110,8 @@ static int save_markers(struct mbx_ctx *m, struct folder_work *w, struct mf_err 
 	w->row.src_uidvalidity = w->scan_uidvalidity ? w->scan_uidvalidity : w->st.uidvalidity;
 	w->row.src_uidnext = w->st.uidnext;
 	w->row.src_exists = w->st.messages;
+	/* from the STATUS before the scan: a change after it shows next time */
+	w->row.src_modseq = w->st.highestmodseq;
 	w->row.msgs_total = w->st.messages;
 	w->row.bytes_total = w->total_bytes;
 	free(w->row.status);
@@ -1312,6 +1316,9 @@ int folder_copy(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 	} else if (target_prepare(m, w, err)) {
 		return -1;
 	}
+	/* before the copy: what this run copies is not in the ledger yet */
+	if (folder_carry_flags(m, w, err))
+		return -1;
 	if (m->dry)
 		return read_only_pass(m, w, err);
 	/* Commit where unrecorded copies could start before sending any. */

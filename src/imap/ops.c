@@ -362,7 +362,13 @@ int imap_list_with_namespace(struct imap_conn *c, const char *root, struct imap_
 
 /* ---------------------------------------------------------------- STATUS etc */
 
-#define STATUS_ITEMS " (MESSAGES UIDNEXT UIDVALIDITY)"
+/* HIGHESTMODSEQ only where the server offers CONDSTORE (RFC 7162): with it a
+ * flag change shows in the same one STATUS that finds new mail. */
+static const char *status_items(const struct imap_conn *c)
+{
+	return imap_has_cap(c, "CONDSTORE") ? " (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)"
+					    : " (MESSAGES UIDNEXT UIDVALIDITY)";
+}
 
 static void on_status(struct imap_conn *c, const struct imap_response *r, void *aux)
 {
@@ -382,13 +388,15 @@ static void on_status(struct imap_conn *c, const struct imap_response *r, void *
 		st->uidnext = (uint32_t)num;
 	if ((v = imap_list_get(items, "UIDVALIDITY")) && !imap_value_number(v, &num))
 		st->uidvalidity = (uint32_t)num;
+	if ((v = imap_list_get(items, "HIGHESTMODSEQ")) && !imap_value_number(v, &num))
+		st->highestmodseq = num;
 }
 
 int imap_status(struct imap_conn *c, const char *name, struct imap_status_info *out,
 		struct mf_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	return run_named_simple(c, "STATUS", name, STATUS_ITEMS, on_status, out, err);
+	return run_named_simple(c, "STATUS", name, status_items(c), on_status, out, err);
 }
 
 struct status_many {
@@ -445,7 +453,7 @@ int imap_status_many(struct imap_conn *c, struct imap_status_req *reqs, size_t n
 		memset(&reqs[i].st, 0, sizeof(reqs[i].st));
 		reqs[i].seen = reqs[i].ok = 0;
 		reqs[i].retry_ms = 0;
-		if (!(cmd = named_cmd(c, "STATUS", reqs[i].name, STATUS_ITEMS, err)))
+		if (!(cmd = named_cmd(c, "STATUS", reqs[i].name, status_items(c), err)))
 			return -1;
 		imap_cmd_on_untagged(cmd, on_status_many, &sm);
 		imap_cmd_on_done(cmd, on_status_done, &reqs[i]);
@@ -1073,6 +1081,12 @@ int imap_append(struct imap_conn *c, const char *mailbox, const struct imap_appe
 int imap_add_flags(struct imap_conn *c, const struct uidset *uids, const char *flags,
 		   struct mf_err *err)
 {
+	return imap_store_flags(c, uids, '+', flags, err);
+}
+
+int imap_store_flags(struct imap_conn *c, const struct uidset *uids, char sign, const char *flags,
+		     struct mf_err *err)
+{
 	struct mf_buf set;
 	size_t pos = 0;
 	int rc = 0;
@@ -1083,8 +1097,8 @@ int imap_add_flags(struct imap_conn *c, const struct uidset *uids, const char *f
 		if (uidset_format(uids, &pos, 900, &set))
 			rc = mf_fail_nomem(err, MF_SCOPE_CONN);
 		else
-			rc = imap_simple(c, NULL, NULL, err, "UID STORE %s +FLAGS.SILENT (%s)",
-					 set.data, flags);
+			rc = imap_simple(c, NULL, NULL, err, "UID STORE %s %cFLAGS.SILENT (%s)",
+					 set.data, sign, flags);
 	}
 	buf_free(&set);
 	return rc;

@@ -59,6 +59,7 @@ int imap_list_with_namespace(struct imap_conn *c, const char *root, struct imap_
 
 struct imap_status_info {
 	uint32_t messages, uidnext, uidvalidity;
+	uint64_t highestmodseq; /* 0: the server has no CONDSTORE */
 };
 int imap_status(struct imap_conn *c, const char *name, struct imap_status_info *out,
 		struct mf_err *err);
@@ -196,5 +197,9 @@ void imap_append_op_free(struct imap_append_op *op);
  * trip per chunk, not per message). */
 int imap_add_flags(struct imap_conn *c, const struct uidset *uids, const char *flags,
 		   struct mf_err *err);
+/* The same with sign '+' (add) or '-' (remove).  A refusal is an error of
+ * the scope the session gives it (not CONN: the connection is fine). */
+int imap_store_flags(struct imap_conn *c, const struct uidset *uids, char sign, const char *flags,
+		     struct mf_err *err);
 
 #endif

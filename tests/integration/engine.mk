@@ -21,6 +21,7 @@ ENGINE_TESTS = \
 	tests/integration/engine_setup.test \
 	tests/integration/engine_overlap.test \
 	tests/integration/engine_subscribe.test \
+	tests/integration/engine_flags.test \
 	tests/integration/engine_verify.test
 TESTS += $(ENGINE_TESTS)
 EXTRA_DIST += $(ENGINE_TESTS) tests/integration/engine_lib.sh
