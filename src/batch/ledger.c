@@ -408,6 +408,30 @@ static int read_int_col0(sqlite3_stmt *st, void *ctx)
 	return 0;
 }
 
+static int read_int_col0(sqlite3_stmt *st, void *ctx);
+
+/* ALTER TABLE table ADD COLUMN decl, unless the column is there already (the
+ * schema above creates a table missing from an old ledger with every column). */
+static int add_column(struct ledger *l, const char *table, const char *column, const char *decl,
+                      struct mf_err *err)
+{
+	int64_t have = 0;
+	char *sql;
+	int rc;
+
+	if (query_row(l, "read the ledger's columns",
+	              "SELECT count(*) FROM pragma_table_info(?) WHERE name=?",
+	              ARGS(arg_text(table), arg_text(column)), read_int_col0, &have, err))
+		return -1;
+	if (have)
+		return 0;
+	if (!(sql = mf_sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, column, decl)))
+		return mf_fail_nomem(err, MF_SCOPE_BATCH);
+	rc = exec_locked(l, sql, err);
+	free(sql);
+	return rc;
+}
+
 /* Brings a ledger written by an older mailferry up to LEDGER_VERSION (the
  * schema above has just created whatever table was missing).  In one
  * IMMEDIATE transaction, so that two processes opening the same old ledger
@@ -428,13 +452,10 @@ static int upgrade_schema(struct ledger *l, struct mf_err *err)
 		             (long long)version, LEDGER_VERSION);
 	/* version 0 is a ledger created just now, by the schema above */
 	if (!rc && version == 1)
-		rc = exec_locked(l, "ALTER TABLE folders ADD COLUMN subscribe_owed INTEGER DEFAULT 0",
-		                 err);
+		rc = add_column(l, "folders", "subscribe_owed", "INTEGER DEFAULT 0", err);
 	if (!rc && version >= 1 && version < 3)
-		rc = exec_locked(l,
-		                 "ALTER TABLE messages ADD COLUMN flags TEXT;"
-		                 "ALTER TABLE folders ADD COLUMN src_modseq INTEGER DEFAULT 0",
-		                 err);
+		rc = add_column(l, "messages", "flags", "TEXT", err) ||
+		     add_column(l, "folders", "src_modseq", "INTEGER DEFAULT 0", err);
 	if (!rc && version < LEDGER_VERSION)
 		rc = exec_locked(l, "PRAGMA user_version=" STRINGIFY(LEDGER_VERSION), err);
 	if (rc) {

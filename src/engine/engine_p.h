@@ -137,6 +137,7 @@ struct folder_work {
 	size_t ndry_done;
 	int unchanged;                  /* nothing to do: the quick path */
 	int on_target;                  /* the target folder was opened (or created) this run */
+	int flags_owed;                 /* a flag change could not be carried (throttled) */
 };
 void folder_work_clear(struct folder_work *w);
 /* Whether copying what w has pending takes more than one chunk, so that more

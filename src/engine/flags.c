@@ -301,6 +301,8 @@ static int flag_plan_apply(struct mbx_ctx *m, struct folder_work *w, struct flag
 		if (rc < 0)
 			return -1;
 		p->g[i].settled = rc == 0;
+		/* the folder must be scanned again next time, whatever its STATUS */
+		w->flags_owed |= rc > 0;
 	}
 	if (record_baselines(m, w, p, &carried, err))
 		return -1;

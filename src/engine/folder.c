@@ -1110,8 +1110,9 @@ static int save_markers(struct mbx_ctx *m, struct folder_work *w, struct mf_err 
 	w->row.src_uidvalidity = w->scan_uidvalidity ? w->scan_uidvalidity : w->st.uidvalidity;
 	w->row.src_uidnext = w->st.uidnext;
 	w->row.src_exists = w->st.messages;
-	/* from the STATUS before the scan: a change after it shows next time */
-	w->row.src_modseq = w->st.highestmodseq;
+	/* from the STATUS before the scan: a change after it shows next time;
+	 * 0 when a flag change is still owed, so that the next run scans */
+	w->row.src_modseq = w->flags_owed ? 0 : w->st.highestmodseq;
 	w->row.msgs_total = w->st.messages;
 	w->row.bytes_total = w->total_bytes;
 	free(w->row.status);

@@ -415,9 +415,14 @@ static const char schema_v1[] =
         " tgt_reconcile_from INTEGER DEFAULT 0, excluded INTEGER DEFAULT 0, status TEXT,"
         " msgs_total INTEGER DEFAULT 0, bytes_total INTEGER DEFAULT 0,"
         " UNIQUE(mailbox_id, src_name));"
+        "CREATE TABLE messages(folder_id INTEGER NOT NULL"
+        " REFERENCES folders(id) ON DELETE CASCADE, src_uid INTEGER NOT NULL, tgt_uid INTEGER,"
+        " size INTEGER NOT NULL, internaldate INTEGER NOT NULL, idhash BLOB NOT NULL,"
+        " PRIMARY KEY(folder_id, src_uid)) WITHOUT ROWID;"
         "INSERT INTO mailboxes(id, line, email, src_user) VALUES(1, 2, 'ann@example.org', 'ann');"
         "INSERT INTO folders(id, mailbox_id, src_name, tgt_name, display, src_uidvalidity)"
         " VALUES(7, 1, 'Projects', 'Projects', 'Projects', 4242);"
+        "INSERT INTO messages VALUES(7, 31, 9031, 1200, 1700000000, x'00112233445566778899aabbccddeeff');"
         "PRAGMA user_version=1;";
 
 static void raw_exec(const char *db, const char *sql)
@@ -464,7 +469,29 @@ START_TEST(an_older_ledger_is_upgraded_and_a_newer_one_refused)
 	ck_assert_int_eq(v[0].id, 7);
 	ck_assert_uint_eq(v[0].src_uidvalidity, 4242);
 	ck_assert_int_eq(v[0].subscribe_owed, 0);
+	ck_assert_uint_eq(v[0].src_modseq, 0);
 	ledger_folders_free(v, n);
+
+	/* schema 3: an old message's flags are not known (NULL), new ones are */
+	{
+		struct ledger_flags *fl;
+		struct ledger_msg m = {.src_uid = 32, .tgt_uid = 9032, .size = 10, .flags = "\\Seen $Work"};
+		uint32_t uid = 32;
+		const char *none = NULL;
+
+		ck_assert_int_eq(ledger_msgs_add(l, 7, &m, 1, &err), 0);
+		ck_assert_int_eq(ledger_msg_flags(l, 7, &fl, &n, &err), 0);
+		ck_assert_uint_eq(n, 2);
+		ck_assert_uint_eq(fl[0].src_uid, 31);
+		ck_assert_uint_eq(fl[0].tgt_uid, 9031);
+		ck_assert_ptr_null(fl[0].flags);
+		ck_assert_str_eq(fl[1].flags, "\\Seen $Work");
+		ledger_flags_free(fl, n);
+		ck_assert_int_eq(ledger_msgs_set_flags(l, 7, &uid, &none, 1, &err), 0);
+		ck_assert_int_eq(ledger_msg_flags(l, 7, &fl, &n, &err), 0);
+		ck_assert_ptr_null(fl[1].flags);
+		ledger_flags_free(fl, n);
+	}
 
 	/* owed: put only ever sets it, update writes it as it is */
 	f.src_name = mf_strdup("Projects");
@@ -478,21 +505,23 @@ START_TEST(an_older_ledger_is_upgraded_and_a_newer_one_refused)
 	ck_assert_int_eq(ledger_folder_put(l, &f, &err), 0);
 	ck_assert_int_eq(f.subscribe_owed, 1);
 	f.subscribe_owed = 0;
+	f.src_modseq = 123456789012ULL;
 	ck_assert_int_eq(ledger_folder_update(l, &f, &err), 0);
 	ledger_folder_clear(&f);
 	ck_assert_int_eq(ledger_folders(l, 1, &v, &n, &err), 0);
 	ck_assert_int_eq(v[0].subscribe_owed, 0);
 	ck_assert_uint_eq(v[0].src_uidvalidity, 4242);
+	ck_assert_uint_eq(v[0].src_modseq, 123456789012ULL);
 	ledger_folders_free(v, n);
 	ledger_close(l);
-	ck_assert_int_eq(raw_user_version(path), 2);
+	ck_assert_int_eq(raw_user_version(path), 3);
 
-	raw_exec(path, "PRAGMA user_version=3");
+	raw_exec(path, "PRAGMA user_version=4");
 	ck_assert_int_eq(ledger_open(path, &l, &err), -1);
 	ck_assert_ptr_null(l);
 	ck_assert_int_eq(err.code, MF_E_DATA);
-	ck_assert_str_eq(err.msg, "ledger: written by a newer mailferry (schema 3, this one knows 2)");
-	ck_assert_int_eq(raw_user_version(path), 3);
+	ck_assert_str_eq(err.msg, "ledger: written by a newer mailferry (schema 4, this one knows 3)");
+	ck_assert_int_eq(raw_user_version(path), 4);
 	close_and_remove(NULL);
 }
 END_TEST
