@@ -14,9 +14,15 @@
  * on the target) and \Recent (never sent).  A message whose baseline is not
  * known (a ledger from before flags were recorded) adopts the source's flags
  * as its baseline without a STORE.  A STORE the target refuses is logged and
- * not asked again; a throttled one waits; a lost connection leaves the
+ * not asked again; a throttled one waits (and, throttled for too long, makes
+ * the next run scan the folder again); a lost connection leaves the
  * baselines as they were, so the next attempt sends the same change again
  * (+FLAGS and -FLAGS are idempotent).
+ *
+ * It runs once the target folder is open and before new mail is copied:
+ * messages this run copies are not in the ledger yet, and messages that
+ * reconciliation recognises on the target are recorded without a baseline,
+ * so they adopt the scan's flags.
  */
 #include "config.h"
 
@@ -38,15 +44,15 @@
 /* One STORE: every message gaining (sign '+') or losing ('-') the same flags. */
 struct flag_group {
 	char sign;
-	char *flags;         /* owned: space-separated */
-	struct uidset uids;  /* target UIDs */
-	int settled;         /* the target answered it (OK, or a refusal) */
+	char *flags;        /* owned: space-separated */
+	struct uidset uids; /* target UIDs */
+	int settled;        /* the target answered it (OK, or a refusal) */
 };
 
 struct flag_change {
 	uint32_t src_uid;
-	const char *now;     /* borrowed from the scan: the new baseline */
-	int add, del;        /* groups, -1 for none: both -1 adopts a baseline */
+	const char *now; /* borrowed from the scan: the new baseline */
+	int add, del;    /* groups, -1 for none: both -1 adopts a baseline */
 };
 
 struct flag_plan {
@@ -54,13 +60,13 @@ struct flag_plan {
 	size_t n, cap;
 	struct flag_group *g;
 	size_t ng, gcap;
-	size_t changed;      /* messages with a STORE planned */
+	size_t changed; /* messages with a STORE planned */
 };
 
 /* A flag list as a sorted array of distinct flags (case-insensitive). */
 struct flag_set {
-	char *buf;           /* owned: the tokens, NUL-separated */
-	char **v;            /* owned array of pointers into buf */
+	char *buf; /* owned: the tokens, NUL-separated */
+	char **v;  /* owned array of pointers into buf */
 	size_t n;
 };
 
@@ -156,12 +162,14 @@ static int group_for(struct flag_plan *p, char sign, const char *flags, uint32_t
 
 /* Plans the change of one message from its baseline to now. */
 static int plan_message(struct flag_plan *p, const struct ledger_flags *row, const char *now,
-			struct mf_buf *add, struct mf_buf *del)
+                        struct mf_buf *add, struct mf_buf *del)
 {
 	struct flag_set base, cur;
 	struct flag_change c = {row->src_uid, now, -1, -1};
 	int rc = -1;
 
+	if (row->flags && !strcmp(row->flags, now))
+		return 0; /* the usual case: no change, as the server spells it */
 	if (row->flags) {
 		if (flag_set_parse(row->flags, &base))
 			return -1;
@@ -196,7 +204,7 @@ out:
 }
 
 static int flag_plan_build(struct mbx_ctx *m, struct folder_work *w, struct flag_plan *p,
-		      struct mf_err *err)
+                           struct mf_err *err)
 {
 	struct ledger_flags *rows = NULL;
 	struct mf_buf add, del;
@@ -222,7 +230,7 @@ static int flag_plan_build(struct mbx_ctx *m, struct folder_work *w, struct flag
 /* Sends one group's STORE, waiting out throttling.  0 answered (an OK or a
  * refusal, which is logged), 1 still throttled, -1 the connection failed. */
 static int store_group(struct mbx_ctx *m, struct folder_work *w, struct flag_group *g,
-		       struct mf_err *err)
+                       struct mf_err *err)
 {
 	for (int tries = 0;; tries++) {
 		struct mf_err e;
@@ -235,15 +243,15 @@ static int store_group(struct mbx_ctx *m, struct folder_work *w, struct flag_gro
 		}
 		if (e.code != MF_E_THROTTLE) {
 			log_warn("%s: %s: the target refused to %s %s on %llu message%s: %s",
-				 m->job->mb.email, w->pf->display, g->sign == '+' ? "set" : "clear",
-				 g->flags, (unsigned long long)uidset_count(&g->uids),
-				 uidset_count(&g->uids) == 1 ? "" : "s", e.msg);
+			         m->job->mb.email, w->pf->display, g->sign == '+' ? "set" : "clear",
+			         g->flags, (unsigned long long)uidset_count(&g->uids),
+			         uidset_count(&g->uids) == 1 ? "" : "s", e.msg);
 			return 0;
 		}
 		if (tries >= THROTTLE_RETRIES)
 			return 1; /* the next sync sends it again */
 		log_info("%s: the target asks us to wait %lu ms (throttled)", m->job->mb.email,
-			 e.retry_ms);
+		         e.retry_ms);
 		if (run_sleep(m->run, (long)e.retry_ms))
 			return mf_fail(err, MF_SCOPE_MAILBOX, MF_E_CANCEL, "stopped");
 	}
@@ -252,7 +260,7 @@ static int store_group(struct mbx_ctx *m, struct folder_work *w, struct flag_gro
 /* The new baselines: every message whose STOREs were all answered, and the
  * adopted ones. */
 static int record_baselines(struct mbx_ctx *m, struct folder_work *w, const struct flag_plan *p,
-			    size_t *carried, struct mf_err *err)
+                            size_t *carried, struct mf_err *err)
 {
 	uint32_t *uids = mf_calloc(p->n ? p->n : 1, sizeof(*uids));
 	const char **flags = mf_calloc(p->n ? p->n : 1, sizeof(*flags));
@@ -268,7 +276,8 @@ static int record_baselines(struct mbx_ctx *m, struct folder_work *w, const stru
 	for (size_t i = 0; i < p->n; i++) {
 		const struct flag_change *c = &p->v[i];
 
-		if ((c->add >= 0 && !p->g[c->add].settled) || (c->del >= 0 && !p->g[c->del].settled))
+		if ((c->add >= 0 && !p->g[c->add].settled) ||
+		    (c->del >= 0 && !p->g[c->del].settled))
 			continue;
 		if (c->add >= 0 || c->del >= 0)
 			(*carried)++;
@@ -282,16 +291,16 @@ static int record_baselines(struct mbx_ctx *m, struct folder_work *w, const stru
 }
 
 static int flag_plan_apply(struct mbx_ctx *m, struct folder_work *w, struct flag_plan *p,
-		      struct mf_err *err)
+                           struct mf_err *err)
 {
 	size_t carried = 0;
 
 	if (m->dry) {
 		if (p->changed)
 			log_info("%s: %s: dry run: would change the flags of %zu message%s on the "
-				 "target (%zu STORE%s)",
-				 m->job->mb.email, w->pf->display, p->changed,
-				 p->changed == 1 ? "" : "s", p->ng, p->ng == 1 ? "" : "s");
+			         "target (%zu STORE%s)",
+			         m->job->mb.email, w->pf->display, p->changed,
+			         p->changed == 1 ? "" : "s", p->ng, p->ng == 1 ? "" : "s");
 		run_add_flag_changes(m->run, p->changed);
 		return 0;
 	}
@@ -308,8 +317,8 @@ static int flag_plan_apply(struct mbx_ctx *m, struct folder_work *w, struct flag
 		return -1;
 	if (carried)
 		log_info("%s: %s: flags of %zu message%s changed on the source carried to the "
-			 "target",
-			 m->job->mb.email, w->pf->display, carried, carried == 1 ? "" : "s");
+		         "target",
+		         m->job->mb.email, w->pf->display, carried, carried == 1 ? "" : "s");
 	run_add_flag_changes(m->run, carried);
 	return 0;
 }
