@@ -488,11 +488,20 @@ static void record_step7(struct wiz *w, const struct mf_run_summary *s, enum wiz
 		         s->synced, s->mailboxes, (unsigned long long)s->msgs_copied);
 }
 
+/* ", flags of N updated" after a delta that carried flag changes, else "". */
+static const char *flags_note(char *buf, size_t len, uint64_t n)
+{
+	if (!n)
+		return "";
+	snprintf(buf, len, ", flags of %llu updated", (unsigned long long)n);
+	return buf;
+}
+
 static void finish_run(struct wiz *w)
 {
 	struct mf_run_summary sum;
 	enum wiz_run_kind kind = w->run_kind;
-	char b[32];
+	char b[32], fb[48];
 
 	take_snapshot(w); /* the final state of every row */
 	engine_wait(w->run, &sum);
@@ -536,8 +545,9 @@ static void finish_run(struct wiz *w)
 			    sum.synced, sum.mailboxes);
 		else
 			say(w, sum.failed ? UI_ROLE_FAIL : UI_ROLE_OK,
-			    "Migration finished: %zu synced, %zu failed, %llu messages copied.",
-			    sum.synced, sum.failed, (unsigned long long)sum.msgs_copied);
+			    "Migration finished: %zu synced, %zu failed, %llu messages copied%s.",
+			    sum.synced, sum.failed, (unsigned long long)sum.msgs_copied,
+			    flags_note(fb, sizeof(fb), sum.flags_changed));
 	}
 	update_banner(w);
 }
