@@ -1267,6 +1267,35 @@ static int copy_pipeline(struct mbx_ctx *m, struct folder_work *w, uint32_t *max
 	return rc;
 }
 
+/* Dovecot (and others) append faster into a selected mailbox: the extra
+ * target connections select the folder too, but only when it has more than
+ * one chunk to copy (a single chunk goes to the first connection, which has
+ * it open already; real mailboxes have many small folders).  The SELECTs go
+ * out together and are waited for together: one round trip. */
+static int select_extra_targets(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
+{
+	struct imap_select_req req[MBX_MAX_TARGETS];
+	int sent[MBX_MAX_TARGETS] = {0};
+	struct mf_err e;
+	int rc = 0;
+
+	if (!folder_needs_chunks(w))
+		return 0;
+	for (size_t t = 1; !rc && t < m->ntgts; t++) {
+		rc = imap_select_send(m->tgts[t], w->pf->tgt_name, 0, &req[t], err);
+		sent[t] = !rc;
+		if (!rc)
+			rc = imap_flush(m->tgts[t], err);
+	}
+	/* every SELECT sent is waited for: its req is written until then */
+	for (size_t t = 1; t < m->ntgts; t++)
+		if (sent[t] && imap_select_wait(m->tgts[t], &req[t], &e) && !rc) {
+			*err = e;
+			rc = -1;
+		}
+	return rc;
+}
+
 /* Opens the target folder and reconciles it with what is left to copy.  A
  * dry run only reads: EXAMINE (when the folder exists), the same matching,
  * no ledger writes; so its numbers are what a real run would copy. */
@@ -1330,11 +1359,8 @@ int folder_copy(struct mbx_ctx *m, struct folder_work *w, struct mf_err *err)
 	w->row.tgt_uidvalidity = sel->uidvalidity;
 	if (ledger_folder_update(m->run->ledger, &w->row, err))
 		return -1;
-	/* Dovecot (and others) append faster into a selected mailbox: select it
-	 * on every connection that appends. */
-	for (size_t t = 1; w->npending && t < m->ntgts; t++)
-		if (imap_select(m->tgts[t], w->pf->tgt_name, 0, err))
-			return -1;
+	if (select_extra_targets(m, w, err))
+		return -1;
 	if (w->npending && copy_pipeline(m, w, &max_tgt_uid, err))
 		return -1;
 	/* Everything up to here is recorded: later crashes need only look past it. */
