@@ -68,6 +68,7 @@ struct mf_run {
 };
 
 #define MBX_MAX_TARGETS 4                 /* target connections per mailbox */
+#define THROTTLE_RETRIES 10               /* waits for one throttled command */
 #define MBX_MAX_SLOTS (MBX_MAX_TARGETS + 1) /* chunks in flight: one per target + one fetching */
 
 /* One attempt at one mailbox: the connections and what we learnt. */

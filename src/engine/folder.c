@@ -36,7 +36,6 @@
 #define CHUNK_BYTES (16u * 1024 * 1024)
 #define BODY_SIZE_SLACK (1024u * 1024) /* beyond twice the declared size, see body_begin */
 #define UIDSET_MAX_BYTES 4000    /* per command: servers cap the line length */
-#define THROTTLE_RETRIES 10
 
 void folder_work_clear(struct folder_work *w)
 {
