@@ -39,7 +39,6 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-
 /* One STORE: every message gaining (sign '+') or losing ('-') the same flags. */
 struct flag_group {
 	char sign;
