@@ -880,17 +880,20 @@ static int insert_msgs(struct ledger *l, int64_t folder_id, const struct ledger_
 	return 0;
 }
 
-int ledger_msgs_add(struct ledger *l, int64_t folder_id, const struct ledger_msg *m, size_t n,
-                    struct mf_err *err)
+typedef int (*txn_body)(struct ledger *l, const void *ctx, struct mf_err *err);
+
+/* Runs body inside the caller's transaction when one is open (ours: we hold
+ * the mutex), else inside its own. */
+static int in_transaction(struct ledger *l, txn_body body, const void *ctx, struct mf_err *err)
 {
 	int rc;
 
 	lock(l);
-	if (l->in_txn) { /* ours: we hold the mutex */
-		rc = insert_msgs(l, folder_id, m, n, err);
+	if (l->in_txn) {
+		rc = body(l, ctx, err);
 	} else if (ledger_begin(l, err)) {
 		rc = -1;
-	} else if (insert_msgs(l, folder_id, m, n, err)) {
+	} else if (body(l, ctx, err)) {
 		ledger_rollback(l);
 		rc = -1;
 	} else {
@@ -898,6 +901,30 @@ int ledger_msgs_add(struct ledger *l, int64_t folder_id, const struct ledger_msg
 	}
 	unlock(l);
 	return rc;
+}
+
+/* The arguments of a write to the messages of one folder. */
+struct msgs_write {
+	int64_t folder_id;
+	const struct ledger_msg *m; /* ledger_msgs_add */
+	const uint32_t *src_uids;   /* ledger_msgs_set_flags */
+	const char *const *flags;
+	size_t n;
+};
+
+static int add_msgs(struct ledger *l, const void *ctx, struct mf_err *err)
+{
+	const struct msgs_write *w = ctx;
+
+	return insert_msgs(l, w->folder_id, w->m, w->n, err);
+}
+
+int ledger_msgs_add(struct ledger *l, int64_t folder_id, const struct ledger_msg *m, size_t n,
+                    struct mf_err *err)
+{
+	struct msgs_write w = {.folder_id = folder_id, .m = m, .n = n};
+
+	return in_transaction(l, add_msgs, &w, err);
 }
 
 /* A row_reader for a struct ledger_msg. */
@@ -1024,18 +1051,18 @@ int ledger_msg_flags(struct ledger *l, int64_t folder_id, struct ledger_flags **
 	                  ARGS(arg_int(folder_id)), &flags_rows, out, n, err);
 }
 
-static int update_flags(struct ledger *l, int64_t folder_id, const uint32_t *src_uids,
-                        const char *const *flags, size_t n, struct mf_err *err)
+static int update_flags(struct ledger *l, const void *ctx, struct mf_err *err)
 {
+	const struct msgs_write *w = ctx;
 	sqlite3_stmt *st;
 	int rc;
 
 	if (prepare(l, "UPDATE messages SET flags=? WHERE folder_id=? AND src_uid=?", &st, err))
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		bind_text(st, 1, flags[i]);
-		sqlite3_bind_int64(st, 2, folder_id);
-		sqlite3_bind_int64(st, 3, src_uids[i]);
+	for (size_t i = 0; i < w->n; i++) {
+		bind_text(st, 1, w->flags[i]);
+		sqlite3_bind_int64(st, 2, w->folder_id);
+		sqlite3_bind_int64(st, 3, w->src_uids[i]);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE) {
@@ -1050,21 +1077,10 @@ static int update_flags(struct ledger *l, int64_t folder_id, const uint32_t *src
 int ledger_msgs_set_flags(struct ledger *l, int64_t folder_id, const uint32_t *src_uids,
                           const char *const *flags, size_t n, struct mf_err *err)
 {
-	int rc;
+	struct msgs_write w = {
+	        .folder_id = folder_id, .src_uids = src_uids, .flags = flags, .n = n};
 
-	if (!n)
-		return 0;
-	lock(l);
-	if (ledger_begin(l, err)) {
-		rc = -1;
-	} else if (update_flags(l, folder_id, src_uids, flags, n, err)) {
-		ledger_rollback(l);
-		rc = -1;
-	} else {
-		rc = ledger_commit(l, err);
-	}
-	unlock(l);
-	return rc;
+	return n ? in_transaction(l, update_flags, &w, err) : 0;
 }
 
 int ledger_msgs_count(struct ledger *l, int64_t folder_id, uint64_t *count, uint64_t *bytes,
