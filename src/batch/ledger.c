@@ -963,25 +963,28 @@ static int find_pair(const uint32_t (*pairs)[2], size_t n, uint32_t old, uint32_
 	return 0;
 }
 
+/* DELETE every row of the folder, then INSERT w->m (one transaction). */
+static int replace_msgs(struct ledger *l, const void *ctx, struct mf_err *err)
+{
+	const struct msgs_write *w = ctx;
+
+	return write_stmt(l, "remap", "DELETE FROM messages WHERE folder_id=?",
+	                  ARGS(arg_int(w->folder_id)), err) ||
+	       insert_msgs(l, w->folder_id, w->m, w->n, err);
+}
+
 int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
                       const uint32_t (*pairs)[2], size_t n, int drop_unlisted, struct mf_err *err)
 {
-	struct ledger_msg *rows;
+	struct ledger_msg *rows = NULL;
 	struct ledger_flags *flags = NULL;
-	size_t cnt, nflags = 0, kept = 0;
-	int own_txn, ret = 0;
+	size_t cnt = 0, nflags = 0, kept = 0;
+	int ret = -1;
 
-	lock(l);
-	own_txn = !l->in_txn;
-	if (ledger_msgs(l, folder_id, &rows, &cnt, err)) {
-		unlock(l);
-		return -1;
-	}
-	if (ledger_msg_flags(l, folder_id, &flags, &nflags, err)) {
-		free(rows);
-		unlock(l);
-		return -1;
-	}
+	lock(l); /* the rows read are the rows replaced */
+	if (ledger_msgs(l, folder_id, &rows, &cnt, err) ||
+	    ledger_msg_flags(l, folder_id, &flags, &nflags, err))
+		goto out;
 	for (size_t i = 0; i < cnt; i++) {
 		uint32_t *uid = target_side ? &rows[i].tgt_uid : &rows[i].src_uid, nu;
 
@@ -996,23 +999,14 @@ int ledger_msgs_remap(struct ledger *l, int64_t folder_id, int target_side,
 			*uid = 0;
 		rows[kept++] = rows[i];
 	}
-	if (own_txn && ledger_begin(l, err)) {
-		free(rows);
-		unlock(l);
-		return -1;
+	{
+		struct msgs_write w = {.folder_id = folder_id, .m = rows, .n = kept};
+
+		ret = in_transaction(l, replace_msgs, &w, err);
 	}
-	ret = write_stmt(l, "remap", "DELETE FROM messages WHERE folder_id=?",
-	                 ARGS(arg_int(folder_id)), err); /* inside the transaction */
-	if (!ret)
-		ret = insert_msgs(l, folder_id, rows, kept, err);
+out:
 	free(rows);
 	ledger_flags_free(flags, nflags);
-	if (own_txn) {
-		if (ret)
-			ledger_rollback(l);
-		else
-			ret = ledger_commit(l, err);
-	}
 	unlock(l);
 	return ret ? -1 : 0;
 }
